@@ -1,0 +1,1 @@
+//! QUIC parser (work in progress).
