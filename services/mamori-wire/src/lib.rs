@@ -14,6 +14,7 @@
 //! No function here panics on any input; malformed input yields a
 //! [`DecodeError`] naming what was wrong, which the engine counts.
 
+pub mod build;
 pub mod defrag;
 pub mod error;
 pub mod ip;

@@ -1,0 +1,67 @@
+//! Adapters between the engine and each app-layer parser crate. Each adapter
+//! turns a parser's typed events into EVE objects and keeps whatever the
+//! engine needs per transaction.
+
+use mamori_applayer::{Anomaly, AppProto, Direction, FileSink, Status};
+use serde_json::Value;
+
+pub(crate) mod detect;
+pub(crate) mod dns;
+pub(crate) mod http;
+pub(crate) mod mail;
+pub(crate) mod quic;
+pub(crate) mod tls;
+
+/// An app-layer event ready to become an EVE record.
+pub(crate) struct AppRecord {
+    pub event_type: &'static str,
+    pub tx_id: Option<u64>,
+    /// Which way to print the tuple: `Some(ToServer)` prints client to
+    /// server, `Some(ToClient)` server to client, `None` the flow's direction.
+    pub dir: Option<Direction>,
+    pub object: Value,
+}
+
+#[derive(Default)]
+pub(crate) struct AppOut {
+    pub records: Vec<AppRecord>,
+    pub anomalies: Vec<Anomaly>,
+}
+
+impl AppOut {
+    pub fn record(&mut self, event_type: &'static str, tx_id: Option<u64>, dir: Option<Direction>, object: Value) {
+        self.records.push(AppRecord { event_type, tx_id, dir, object });
+    }
+}
+
+/// One flow's app-layer session, whatever the protocol.
+pub(crate) trait AppSession {
+    fn proto(&self) -> AppProto;
+    fn input(&mut self, dir: Direction, data: &[u8], files: &mut dyn FileSink, out: &mut AppOut) -> Status;
+    fn gap(&mut self, dir: Direction, len: u64, files: &mut dyn FileSink, out: &mut AppOut) -> Status;
+    fn close(&mut self, dir: Direction, files: &mut dyn FileSink, out: &mut AppOut);
+    /// The transaction's object (`("http", {...})`) for a `fileinfo` event.
+    fn tx_object(&self, _tx_id: u64) -> Option<(&'static str, Value)> {
+        None
+    }
+    /// The flow ends: log what was seen but not logged yet.
+    fn flush(&mut self, _out: &mut AppOut) {}
+}
+
+/// Start a session for a stream protocol found by detection.
+pub(crate) fn new_stream_session(proto: AppProto) -> Option<Box<dyn AppSession>> {
+    Some(match proto {
+        AppProto::Http => Box::new(http::HttpSession::default()),
+        AppProto::Tls => Box::new(tls::TlsSession::default()),
+        AppProto::Dns => Box::new(dns::DnsTcpSession::default()),
+        AppProto::Smtp => Box::new(mail::MailSession::smtp()),
+        AppProto::Pop3 => Box::new(mail::MailSession::pop3()),
+        AppProto::Imap => Box::new(mail::MailSession::imap()),
+        AppProto::Quic | AppProto::Failed => return None,
+    })
+}
+
+/// Serialize a parser's EVE object; a failure yields null rather than a lost event.
+pub(crate) fn to_value<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}

@@ -1,0 +1,59 @@
+//! Engine settings. Every field has a default that works on the appliance;
+//! the inspect binary reads them from the `[engine]` table of its TOML.
+
+use mamori_flow::{TableConfig, Timeouts};
+use mamori_stream::StreamConfig;
+use mamori_wire::defrag::DefragConfig;
+use serde::Deserialize;
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// Flows tracked at once.
+    pub max_flows: usize,
+    /// Bytes held for out-of-order TCP data across all flows. When it bites,
+    /// the stalest flows are evicted (and counted).
+    pub stream_memcap: usize,
+    /// Bytes of each direction inspected; past it the direction is not
+    /// reassembled and the flow can be bypassed. 0 = unlimited.
+    pub stream_depth: u64,
+    /// Out-of-order bytes held per direction.
+    pub stream_max_buffered: usize,
+    /// Bytes looked at per direction to recognise the app protocol.
+    pub detect_max_bytes: usize,
+    pub timeouts: Timeouts,
+    pub defrag_max_trackers: usize,
+    pub defrag_memcap: usize,
+    /// Mark a flow for bypass once nothing in it needs inspecting.
+    pub bypass: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            max_flows: 1 << 19,
+            stream_memcap: 256 << 20,
+            stream_depth: 1 << 20,
+            stream_max_buffered: 1 << 20,
+            detect_max_bytes: 4096,
+            timeouts: Timeouts::default(),
+            defrag_max_trackers: 65_536,
+            defrag_memcap: 32 << 20,
+            bypass: true,
+        }
+    }
+}
+
+impl EngineConfig {
+    pub(crate) fn table(&self) -> TableConfig {
+        TableConfig { max_flows: self.max_flows.max(1), timeouts: self.timeouts.clone() }
+    }
+
+    pub(crate) fn stream(&self) -> StreamConfig {
+        StreamConfig { depth: self.stream_depth, max_buffered: self.stream_max_buffered, max_segments: 4096 }
+    }
+
+    pub(crate) fn defrag(&self) -> DefragConfig {
+        DefragConfig { max_trackers: self.defrag_max_trackers, max_bytes: self.defrag_memcap, ..Default::default() }
+    }
+}

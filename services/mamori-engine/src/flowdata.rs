@@ -1,0 +1,112 @@
+//! What the engine keeps per flow.
+
+use std::collections::VecDeque;
+
+use mamori_applayer::{AppProto, Direction};
+use mamori_flow::TcpConn;
+use mamori_stream::Reassembler;
+use serde_json::Value;
+
+use crate::app::dns::DnsUdpSession;
+use crate::app::quic::QuicSession;
+use crate::app::AppSession;
+
+pub(crate) struct TcpData {
+    pub conn: TcpConn,
+    pub streams: [Reassembler; 2],
+    /// Bytes this flow holds in out-of-order buffers, as last accounted in
+    /// the engine-wide total.
+    pub accounted: usize,
+}
+
+/// The app layer of a flow.
+pub(crate) enum App {
+    /// Looking at the first bytes to find the protocol.
+    Detecting(Detection),
+    Stream(Box<dyn AppSession>),
+    Dns(DnsUdpSession),
+    Quic(Box<QuicSession>),
+    /// Nothing we parse (or the parser gave up, or STARTTLS without TLS).
+    None { proto: Option<AppProto> },
+}
+
+impl App {
+    pub fn proto(&self) -> Option<AppProto> {
+        match self {
+            App::Detecting(_) => None,
+            App::Stream(s) => Some(s.proto()),
+            App::Dns(_) => Some(AppProto::Dns),
+            App::Quic(_) => Some(AppProto::Quic),
+            App::None { proto } => *proto,
+        }
+    }
+}
+
+/// Stream bytes seen before the protocol is known, in arrival order so they
+/// can be replayed to the parser once it is.
+#[derive(Default)]
+pub(crate) struct Detection {
+    pub chunks: Vec<(Direction, Vec<u8>)>,
+    pub bytes: [usize; 2],
+    /// A direction that can no longer be recognised (gap, or no match).
+    pub failed: [bool; 2],
+    /// Datagrams looked at (UDP).
+    pub datagrams: u32,
+}
+
+pub(crate) struct FlowData {
+    pub proto: u8,
+    pub vlans: Vec<u16>,
+    pub tcp: Option<Box<TcpData>>,
+    pub app: App,
+    pub pkts: [u64; 2],
+    pub bytes: [u64; 2],
+    pub next_file_id: u32,
+    /// Recent transaction objects, for `fileinfo` events of those transactions.
+    pub tx_cache: VecDeque<(u64, &'static str, Value)>,
+    pub macs: [Option<[u8; 6]>; 2],
+    /// Inspection is over; the data path may skip this flow.
+    pub bypassed: bool,
+    pub alerted: bool,
+    /// Files whose verdict is still pending (see `FileDecision::Hold`).
+    pub held_files: Vec<u32>,
+    /// A file gate blocked content of this flow: drop the rest.
+    pub blocked: bool,
+    /// Anomaly events written for this flow (capped to avoid storms).
+    pub anomaly_events: u32,
+}
+
+/// Transaction objects kept per flow for `fileinfo` events.
+pub(crate) const TX_CACHE: usize = 8;
+
+impl FlowData {
+    pub fn new(proto: u8, vlans: Vec<u16>) -> FlowData {
+        FlowData {
+            proto,
+            vlans,
+            tcp: None,
+            app: App::Detecting(Detection::default()),
+            pkts: [0; 2],
+            bytes: [0; 2],
+            next_file_id: 0,
+            tx_cache: VecDeque::new(),
+            macs: [None; 2],
+            bypassed: false,
+            alerted: false,
+            held_files: Vec::new(),
+            blocked: false,
+            anomaly_events: 0,
+        }
+    }
+
+    pub fn cache_tx(&mut self, tx_id: u64, key: &'static str, object: Value) {
+        if let Some(e) = self.tx_cache.iter_mut().find(|(t, k, _)| *t == tx_id && *k == key) {
+            e.2 = object;
+            return;
+        }
+        if self.tx_cache.len() >= TX_CACHE {
+            self.tx_cache.pop_front();
+        }
+        self.tx_cache.push_back((tx_id, key, object));
+    }
+}

@@ -1,0 +1,151 @@
+//! Header fields as stored on a transaction, and lookups that tolerate the
+//! spellings browsers tolerate (`Content\0-Encoding`, `Transfer-Encoding\t`).
+
+/// One header field, name and value trimmed of surrounding whitespace and
+/// folded lines joined with a space. Raw bytes: not necessarily UTF-8.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Header {
+    pub name: Vec<u8>,
+    pub value: Vec<u8>,
+}
+
+/// Whitespace as libhtp trims it around names and values: SP, HT, CR, LF,
+/// VT, FF and NUL.
+pub(crate) fn is_trim_ws(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c | 0)
+}
+
+pub(crate) fn trim(mut s: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = s {
+        if is_trim_ws(*first) {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., last] = s {
+        if is_trim_ws(*last) {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    s
+}
+
+/// RFC 9110 token characters.
+pub(crate) fn is_tchar(c: u8) -> bool {
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_'
+                | b'`' | b'|' | b'~'
+        )
+}
+
+/// Compares a received header name with a lowercase ASCII key the way
+/// libhtp does: case-insensitive, ignoring NUL bytes and surrounding
+/// whitespace.
+pub(crate) fn name_is(name: &[u8], key: &str) -> bool {
+    let mut it = trim(name).iter().filter(|&&c| c != 0);
+    let mut key = key.bytes();
+    loop {
+        match (it.next(), key.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a.to_ascii_lowercase() == b => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Lookups over an ordered header list.
+pub(crate) trait HeaderLookup {
+    fn header_values<'a>(&'a self, key: &'static str) -> impl Iterator<Item = &'a [u8]> + 'a;
+
+    /// First value of the field.
+    fn header(&self, key: &'static str) -> Option<&[u8]> {
+        self.header_values(key).next()
+    }
+
+    /// All values of a repeated field joined with ", ", as libhtp merges
+    /// repeated headers.
+    fn header_joined(&self, key: &'static str) -> Option<Vec<u8>> {
+        let mut out: Option<Vec<u8>> = None;
+        for v in self.header_values(key) {
+            match out.as_mut() {
+                None => out = Some(v.to_vec()),
+                Some(o) => {
+                    o.extend_from_slice(b", ");
+                    o.extend_from_slice(v);
+                }
+            }
+        }
+        out
+    }
+}
+
+impl HeaderLookup for [Header] {
+    fn header_values<'a>(&'a self, key: &'static str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.iter()
+            .filter(move |h| name_is(&h.name, key))
+            .map(|h| h.value.as_slice())
+    }
+}
+
+/// Case-insensitive substring search that ignores NUL bytes in the haystack
+/// (libhtp's `index_of_nocase_nozero`).
+pub(crate) fn contains_nocase_nozero(hay: &[u8], needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    if needle.is_empty() {
+        return true;
+    }
+    let hay: Vec<u8> = hay
+        .iter()
+        .filter(|&&c| c != 0)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(name: &str, value: &str) -> Header {
+        Header {
+            name: name.as_bytes().to_vec(),
+            value: value.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn names_match_case_nul_and_whitespace_insensitively() {
+        assert!(name_is(b"Content-Encoding", "content-encoding"));
+        assert!(name_is(b"Content\0-encoding", "content-encoding"));
+        assert!(name_is(b"Transfer-Encoding\x0b", "transfer-encoding"));
+        assert!(name_is(b"\r\rTransfer-Encoding", "transfer-encoding"));
+        assert!(!name_is(b"Content-Encodings", "content-encoding"));
+        assert!(!name_is(b"Content-Encodin", "content-encoding"));
+    }
+
+    #[test]
+    fn repeated_fields_join_in_order() {
+        let list = vec![h("Accept", "a"), h("X", "1"), h("accept", "b")];
+        assert_eq!(list.header_joined("accept").unwrap(), b"a, b");
+        assert_eq!(list.header("accept").unwrap(), b"a");
+        assert!(list.header_joined("missing").is_none());
+    }
+
+    #[test]
+    fn trim_strips_libhtp_whitespace() {
+        assert_eq!(trim(b" \t68\x0c\0 "), b"68");
+        assert_eq!(trim(b"   "), b"");
+        assert_eq!(trim(b"68\xa0"), b"68\xa0");
+    }
+
+    #[test]
+    fn substring_ignores_case_and_nul() {
+        assert!(contains_nocase_nozero(b"x, CHUN\0KED", "chunked"));
+        assert!(!contains_nocase_nozero(b"chunke", "chunked"));
+    }
+}
