@@ -29,7 +29,9 @@ enum Verdict {
 /// `declared_len` is the size of the whole message (the UDP payload, or the
 /// TCP length prefix), `data` what we have of it.
 fn check(data: &[u8], declared_len: usize) -> Verdict {
-    let Ok(h) = Header::parse(data) else { return Verdict::Short };
+    let Ok(h) = Header::parse(data) else {
+        return Verdict::Short;
+    };
     let f = h.flags;
     if !(1..=MAX_PROBE_QUESTIONS).contains(&h.qdcount) {
         return Verdict::NoMatch;
@@ -78,7 +80,9 @@ pub fn probe_udp(payload: &[u8]) -> Probe {
 /// prefix, then a message). Queries are expected towards the server;
 /// either kind is accepted towards the client (flows picked up midstream).
 pub fn probe_tcp(dir: Direction, data: &[u8]) -> Probe {
-    let Some(len) = data.get(..2) else { return Probe::NeedMore };
+    let Some(len) = data.get(..2) else {
+        return Probe::NeedMore;
+    };
     let declared = usize::from(u16::from_be_bytes([len[0], len[1]]));
     if declared < HEADER_LEN + MIN_QUESTION {
         return Probe::NoMatch;
@@ -98,7 +102,8 @@ pub fn probe_tcp(dir: Direction, data: &[u8]) -> Probe {
 mod tests {
     use super::*;
 
-    const QUERY: &[u8] = b"\x10\x32\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x06google\x03com\x00\x00\x01\x00\x01";
+    const QUERY: &[u8] =
+        b"\x10\x32\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x06google\x03com\x00\x00\x01\x00\x01";
 
     fn tcp(msg: &[u8]) -> Vec<u8> {
         let mut v = (msg.len() as u16).to_be_bytes().to_vec();
@@ -116,18 +121,34 @@ mod tests {
     fn tcp_needs_more_until_question_is_in() {
         let full = tcp(QUERY);
         for cut in 0..full.len() {
-            assert_eq!(probe_tcp(Direction::ToServer, &full[..cut]), Probe::NeedMore, "cut at {cut}");
+            assert_eq!(
+                probe_tcp(Direction::ToServer, &full[..cut]),
+                Probe::NeedMore,
+                "cut at {cut}"
+            );
         }
     }
 
     #[test]
     fn http_and_tls_are_not_dns() {
         for dir in [Direction::ToServer, Direction::ToClient] {
-            assert_eq!(probe_tcp(dir, b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"), Probe::NoMatch);
-            assert_eq!(probe_tcp(dir, b"POST /dns-query HTTP/1.1\r\n"), Probe::NoMatch);
-            assert_eq!(probe_tcp(dir, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), Probe::NoMatch);
+            assert_eq!(
+                probe_tcp(dir, b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"),
+                Probe::NoMatch
+            );
+            assert_eq!(
+                probe_tcp(dir, b"POST /dns-query HTTP/1.1\r\n"),
+                Probe::NoMatch
+            );
+            assert_eq!(
+                probe_tcp(dir, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+                Probe::NoMatch
+            );
         }
-        assert_eq!(probe_udp(b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"), Probe::NoMatch);
+        assert_eq!(
+            probe_udp(b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"),
+            Probe::NoMatch
+        );
         assert_eq!(probe_udp(b"HTTP/1.1 200 OK\r\n\r\n"), Probe::NoMatch);
         let hello = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\x5a\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa";
         assert_eq!(probe_tcp(Direction::ToServer, hello), Probe::NoMatch);

@@ -26,6 +26,9 @@ pub struct EngineConfig {
     pub defrag_memcap: usize,
     /// Mark a flow for bypass once nothing in it needs inspecting.
     pub bypass: bool,
+    /// The outer VLAN id is part of a flow's identity (Suricata's
+    /// `vlan.use-for-tracking`). Off for networks that tag one direction only.
+    pub vlan_tracking: bool,
 }
 
 impl Default for EngineConfig {
@@ -40,6 +43,7 @@ impl Default for EngineConfig {
             defrag_max_trackers: 65_536,
             defrag_memcap: 32 << 20,
             bypass: true,
+            vlan_tracking: true,
         }
     }
 }

@@ -38,20 +38,28 @@ impl Counters {
     pub fn to_json(&self) -> Value {
         let mut root = Map::new();
         for (name, v) in &self.map {
-            let mut parts: Vec<&str> = name.split('.').collect();
-            let Some(last) = parts.pop() else { continue };
-            let mut node = &mut root;
-            for p in parts {
-                let entry = node.entry(p.to_string()).or_insert_with(|| Value::Object(Map::new()));
-                if !entry.is_object() {
-                    *entry = Value::Object(Map::new());
-                }
-                let Value::Object(m) = entry else { break };
-                node = m;
-            }
-            node.insert(last.to_string(), Value::from(*v));
+            let parts: Vec<&str> = name.split('.').collect();
+            insert(&mut root, &parts, *v);
         }
         Value::Object(root)
+    }
+}
+
+fn insert(node: &mut Map<String, Value>, path: &[&str], v: u64) {
+    match path {
+        [] => {}
+        [last] => {
+            node.insert((*last).to_string(), Value::from(v));
+        }
+        [first, rest @ ..] => {
+            let entry = node.entry((*first).to_string()).or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            if let Value::Object(m) = entry {
+                insert(m, rest, v);
+            }
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::app::detect::{probe_datagram, probe_stream};
 use crate::app::dns::DnsUdpSession;
 use crate::app::quic::QuicSession;
-use crate::app::{new_stream_session, AppOut, AppSession};
+use crate::app::{new_stream_session, AppOut};
 use crate::config::EngineConfig;
 use crate::counters::Counters;
 use crate::events::{flow_record, tuple, EndReason};
@@ -243,10 +243,11 @@ impl Engine {
         let (sp, dp) = t.ports();
         let src = Endpoint { ip: dg.src, port: sp };
         let dst = Endpoint { ip: dg.dst, port: dp };
-        let key = FlowKey::new(dg.proto, meta.vlans.first().copied().unwrap_or(0), src, dst);
+        let vlan = if self.cfg.vlan_tracking { meta.vlans.first().copied().unwrap_or(0) } else { 0 };
+        let key = FlowKey::new(dg.proto, vlan, src, dst);
         let src_is_server = matches!(t, Transport::Tcp(tcp) if tcp.flags.syn() && tcp.flags.ack());
         let vlans = &meta.vlans;
-        let lookup = self.flows.lookup_or_insert(key, src, dst, src_is_server, now, || FlowData::new(dg.proto, vlans.clone()));
+        let lookup = self.flows.lookup_or_insert(key, src, dst, src_is_server, now, || FlowData::new(vlans.clone()));
         if let Some(evicted) = lookup.evicted {
             self.counters.incr("flow.evicted");
             self.end_flow(evicted, EndReason::Forced, out);
@@ -382,7 +383,8 @@ impl Engine {
         }
         let finished = files.take_finished();
         drop(files);
-        emit(&mut self.counters, &mut flow, flow.last_seen_us, &app_out, finished, out);
+        let last_seen = flow.last_seen_us;
+        emit(&mut self.counters, &mut flow, last_seen, &app_out, finished, out);
         if let Some(td) = flow.data.tcp.as_ref() {
             self.stream_bytes = self.stream_bytes.saturating_sub(td.accounted);
         }
@@ -657,9 +659,9 @@ fn emit(
         tuple(&mut rec, flow, r.dir.unwrap_or(Direction::ToServer));
         rec.app_proto = app_proto;
         rec.tx_id = r.tx_id;
-        rec.objects.push((r.event_type, r.object.clone()));
+        rec.objects.extend(r.objects.iter().cloned());
         if let Some(tx) = r.tx_id {
-            flow.data.cache_tx(tx, r.event_type, r.object.clone());
+            flow.data.cache_tx(tx, r.objects.clone());
         }
         out.push(rec);
     }
@@ -670,14 +672,12 @@ fn emit(
         tuple(&mut rec, flow, f.direction.unwrap_or(Direction::ToClient));
         rec.app_proto = app_proto;
         rec.tx_id = Some(f.tx_id);
-        let tx = flow.data.tx_cache.iter().rev().find(|(t, _, _)| *t == f.tx_id).map(|(_, k, v)| (*k, v.clone()));
-        let tx = tx.or_else(|| match &flow.data.app {
-            App::Stream(s) => s.tx_object(f.tx_id),
-            _ => None,
+        let cached = flow.data.tx_cache.iter().rev().find(|(t, _)| *t == f.tx_id).map(|(_, o)| o.clone());
+        let objects = cached.unwrap_or_else(|| match &flow.data.app {
+            App::Stream(s) => s.tx_objects(f.tx_id),
+            _ => Vec::new(),
         });
-        if let Some((k, v)) = tx {
-            rec.objects.push((k, v));
-        }
+        rec.objects.extend(objects);
         rec.push("fileinfo", &f);
         out.push(rec);
         match f.decision {

@@ -55,7 +55,6 @@ pub(crate) struct Detection {
 }
 
 pub(crate) struct FlowData {
-    pub proto: u8,
     pub vlans: Vec<u16>,
     pub tcp: Option<Box<TcpData>>,
     pub app: App,
@@ -63,7 +62,7 @@ pub(crate) struct FlowData {
     pub bytes: [u64; 2],
     pub next_file_id: u32,
     /// Recent transaction objects, for `fileinfo` events of those transactions.
-    pub tx_cache: VecDeque<(u64, &'static str, Value)>,
+    pub tx_cache: VecDeque<(u64, Vec<(&'static str, Value)>)>,
     pub macs: [Option<[u8; 6]>; 2],
     /// Inspection is over; the data path may skip this flow.
     pub bypassed: bool,
@@ -80,9 +79,8 @@ pub(crate) struct FlowData {
 pub(crate) const TX_CACHE: usize = 8;
 
 impl FlowData {
-    pub fn new(proto: u8, vlans: Vec<u16>) -> FlowData {
+    pub fn new(vlans: Vec<u16>) -> FlowData {
         FlowData {
-            proto,
             vlans,
             tcp: None,
             app: App::Detecting(Detection::default()),
@@ -99,14 +97,14 @@ impl FlowData {
         }
     }
 
-    pub fn cache_tx(&mut self, tx_id: u64, key: &'static str, object: Value) {
-        if let Some(e) = self.tx_cache.iter_mut().find(|(t, k, _)| *t == tx_id && *k == key) {
-            e.2 = object;
+    pub fn cache_tx(&mut self, tx_id: u64, objects: Vec<(&'static str, Value)>) {
+        if let Some(e) = self.tx_cache.iter_mut().find(|(t, _)| *t == tx_id) {
+            e.1 = objects;
             return;
         }
         if self.tx_cache.len() >= TX_CACHE {
             self.tx_cache.pop_front();
         }
-        self.tx_cache.push_back((tx_id, key, object));
+        self.tx_cache.push_back((tx_id, objects));
     }
 }

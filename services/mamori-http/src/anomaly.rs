@@ -98,9 +98,7 @@ impl HttpAnomaly {
             DuplicateContentLengthFieldInRequest => "DUPLICATE_CONTENT_LENGTH_FIELD_IN_REQUEST",
             DuplicateContentLengthFieldInResponse => "DUPLICATE_CONTENT_LENGTH_FIELD_IN_RESPONSE",
             InvalidTransferEncodingValueInRequest => "INVALID_TRANSFER_ENCODING_VALUE_IN_REQUEST",
-            InvalidTransferEncodingValueInResponse => {
-                "INVALID_TRANSFER_ENCODING_VALUE_IN_RESPONSE"
-            }
+            InvalidTransferEncodingValueInResponse => "INVALID_TRANSFER_ENCODING_VALUE_IN_RESPONSE",
             ResponseAbnormalTransferEncoding => "RESPONSE_ABNORMAL_TRANSFER_ENCODING",
             ResponseChunkedOldProto => "RESPONSE_CHUNKED_OLD_PROTO",
             RequestSmuggling => "REQUEST_SMUGGLING",

@@ -10,7 +10,9 @@ use mamori_applayer::{Direction, FileEnd, FileId, FileMeta, ParseCtx};
 /// How the end of the body is found.
 #[derive(Debug)]
 pub(crate) enum Framing {
-    Length { left: u64 },
+    Length {
+        left: u64,
+    },
     Chunked(Chunked),
     /// Ends when the connection closes (responses only).
     UntilClose,
@@ -99,7 +101,8 @@ impl BodySink {
             && self.decoder.as_ref().is_some_and(|d| d.notes().passthrough)
         {
             self.passthrough_reported = true;
-            ctx.events.push(HttpAnomaly::DecompressionPassthrough.into());
+            ctx.events
+                .push(HttpAnomaly::DecompressionPassthrough.into());
         }
         match result {
             Ok(()) => {}
@@ -187,10 +190,16 @@ impl Body {
 
     /// Consumes body bytes from `input`. Returns bytes consumed and whether
     /// the body is complete (the rest of `input` belongs to what follows).
-    pub(crate) fn feed(&mut self, input: &[u8], ctx: &mut ParseCtx<'_, HttpEvent>) -> (usize, bool) {
+    pub(crate) fn feed(
+        &mut self,
+        input: &[u8],
+        ctx: &mut ParseCtx<'_, HttpEvent>,
+    ) -> (usize, bool) {
         let (consumed, done) = match &mut self.framing {
             Framing::Length { left } => {
-                let n = usize::try_from(*left).unwrap_or(usize::MAX).min(input.len());
+                let n = usize::try_from(*left)
+                    .unwrap_or(usize::MAX)
+                    .min(input.len());
                 let part = input.get(..n).unwrap_or(&[]);
                 *left -= n as u64;
                 let done = *left == 0;
@@ -221,8 +230,11 @@ impl Body {
                         self.sink.data(&replay, ctx);
                         let rest = input.get(n..).unwrap_or(&[]);
                         self.sink.data(rest, ctx);
-                        self.sink.progress.wire_len =
-                            self.sink.progress.wire_len.saturating_add(rest.len() as u64);
+                        self.sink.progress.wire_len = self
+                            .sink
+                            .progress
+                            .wire_len
+                            .saturating_add(rest.len() as u64);
                         return (input.len(), false);
                     }
                 }
@@ -275,7 +287,11 @@ mod tests {
     use crate::framing::Coding;
     use mamori_applayer::MemorySink;
 
-    fn run(framing: Framing, dec: Option<DecoderChain>, parts: &[&[u8]]) -> (MemorySink, Vec<HttpEvent>, usize, bool) {
+    fn run(
+        framing: Framing,
+        dec: Option<DecoderChain>,
+        parts: &[&[u8]],
+    ) -> (MemorySink, Vec<HttpEvent>, usize, bool) {
         let mut files = MemorySink::default();
         let mut events = Vec::new();
         let mut ctx = ParseCtx {
@@ -286,7 +302,11 @@ mod tests {
             name: b"f".to_vec(),
             ..Default::default()
         };
-        let mut body = Body::new(framing, BodySink::new(Direction::ToClient, meta, dec), false);
+        let mut body = Body::new(
+            framing,
+            BodySink::new(Direction::ToClient, meta, dec),
+            false,
+        );
         let mut used = 0;
         let mut done = false;
         for p in parts {
@@ -315,8 +335,11 @@ mod tests {
 
     #[test]
     fn invalid_chunked_becomes_until_close() {
-        let (files, events, _, done) =
-            run(Framing::Chunked(Chunked::new(1024)), None, &[b"X5O!P", b"%@AP"]);
+        let (files, events, _, done) = run(
+            Framing::Chunked(Chunked::new(1024)),
+            None,
+            &[b"X5O!P", b"%@AP"],
+        );
         assert!(!done);
         assert_eq!(files.files[0].content, b"X5O!P%@AP");
         assert_eq!(files.files[0].end, Some(FileEnd::Closed));
@@ -350,8 +373,13 @@ mod tests {
             ratio_min_output: 0,
         };
         let dec = DecoderChain::new(&[Coding::Gzip], limits);
-        let (files, events, _, done) =
-            run(Framing::Length { left: gz.len() as u64 }, Some(dec), &[&gz]);
+        let (files, events, _, done) = run(
+            Framing::Length {
+                left: gz.len() as u64,
+            },
+            Some(dec),
+            &[&gz],
+        );
         assert!(done);
         assert_eq!(files.files[0].end, Some(FileEnd::Truncated));
         assert_eq!(files.files[0].content.len(), 1024 * 1024);

@@ -15,16 +15,29 @@ const MAX_CHUNK: u64 = i64::MAX as u64;
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
     /// Before the first hex digit of a size line; holds the whitespace seen.
-    SizeStart { ws: Vec<u8> },
-    SizeDigits { value: u64, digits: u8 },
+    SizeStart {
+        ws: Vec<u8>,
+    },
+    SizeDigits {
+        value: u64,
+        digits: u8,
+    },
     /// After the digits: extensions or junk up to LF.
-    SizeRest { value: u64 },
-    Data { left: u64 },
+    SizeRest {
+        value: u64,
+    },
+    Data {
+        left: u64,
+    },
     /// After chunk data: skip to LF.
     DataEnd,
     /// After the last chunk: trailer lines until an empty one.
     TrailerLineStart,
-    TrailerLine { len: usize },
+    /// A CR at the start of a trailer line: LF next ends the body.
+    TrailerCr,
+    TrailerLine {
+        len: usize,
+    },
     Done,
 }
 
@@ -161,16 +174,20 @@ impl Chunked {
                         self.state = State::Done;
                         return (i, Outcome::Done);
                     }
-                    if c == CR && rest.get(1) == Some(&LF) {
-                        i += 2;
+                    if c == CR {
+                        i += 1;
+                        self.state = State::TrailerCr;
+                    } else {
+                        self.state = State::TrailerLine { len: 0 };
+                    }
+                }
+                State::TrailerCr => {
+                    if c == LF {
+                        i += 1;
                         self.state = State::Done;
                         return (i, Outcome::Done);
                     }
-                    if c == CR && rest.len() == 1 {
-                        // Wait for the byte after CR.
-                        return (i, Outcome::More);
-                    }
-                    self.state = State::TrailerLine { len: 0 };
+                    self.state = State::TrailerLine { len: 1 };
                 }
                 State::TrailerLine { len } => match memchr::memchr(LF, rest) {
                     Some(off) => {
@@ -215,7 +232,12 @@ impl Chunked {
 
     /// The input ended (connection closed): was the content complete?
     pub(crate) fn content_complete(&self) -> bool {
+        // A final "0" whose line break never came still ends the content.
         self.last_chunk_seen
+            || matches!(
+                self.state,
+                State::SizeDigits { value: 0, .. } | State::SizeRest { value: 0 }
+            )
     }
 }
 
@@ -244,20 +266,11 @@ mod tests {
         let mut o2 = Outcome::More;
         while used < input.len() {
             let (k, oc) = bytewise.feed(&input[used..used + 1], &mut |d| out2.extend_from_slice(d));
+            assert!(k == 1 || oc != Outcome::More, "a byte was left unconsumed");
             used += k;
             o2 = oc;
             if o2 != Outcome::More {
                 break;
-            }
-            if k == 0 {
-                // Waiting for more (CR at trailer start): feed two bytes.
-                let (k, oc) =
-                    bytewise.feed(&input[used..(used + 2).min(input.len())], &mut |d| out2.extend_from_slice(d));
-                used += k;
-                o2 = oc;
-                if o2 != Outcome::More {
-                    break;
-                }
             }
         }
         assert_eq!(out, out2);
@@ -296,7 +309,12 @@ mod tests {
         let mut c = Chunked::new(10);
         let (n, o) = c.feed(b"  X5O!P", &mut |_| panic!("no data"));
         assert_eq!(n, 2);
-        assert_eq!(o, Outcome::Invalid { replay: b"  ".to_vec() });
+        assert_eq!(
+            o,
+            Outcome::Invalid {
+                replay: b"  ".to_vec()
+            }
+        );
     }
 
     #[test]
@@ -309,9 +327,14 @@ mod tests {
     #[test]
     fn last_chunk_without_trailer_end() {
         let mut c = Chunked::new(10);
-        let (_, o) = c.feed(b"3\r\n+H*\r\n0", &mut |_| {});
+        let (_, o) = c.feed(b"3\r\n+H*\r\n", &mut |_| {});
         assert_eq!(o, Outcome::More);
         assert!(!c.content_complete());
+        c.feed(b"0", &mut |_| {});
+        assert!(
+            c.content_complete(),
+            "a bare final 0 at close completes the content"
+        );
         c.feed(b"\r\nfoobar\r\n", &mut |_| {});
         assert!(c.content_complete());
     }

@@ -329,12 +329,19 @@ struct Inflate {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Stage {
-    Sniff { head: Vec<u8> },
+    Sniff {
+        head: Vec<u8>,
+    },
     Gzip(GzipHeader),
-    Body { gzip: bool },
+    Body {
+        gzip: bool,
+    },
     /// Stream ended; trailing bytes are ignored (gzip: a new member may
     /// follow).
-    Trailer { gzip: bool, seen: usize },
+    Trailer {
+        gzip: bool,
+        seen: usize,
+    },
     Done,
 }
 
@@ -365,7 +372,10 @@ impl Inflate {
                     let [b0, b1] = head[..] else { return Err(()) };
                     if b0 == 0x1f && b1 == 0x8b {
                         self.stage = Stage::Gzip(GzipHeader::default());
-                    } else if b0 & 0x0f == 8 && b0 >> 4 <= 7 && (u16::from(b0) << 8 | u16::from(b1)) % 31 == 0 {
+                    } else if b0 & 0x0f == 8
+                        && b0 >> 4 <= 7
+                        && (u16::from(b0) << 8 | u16::from(b1)) % 31 == 0
+                    {
                         if b1 & 0x20 != 0 {
                             // Preset dictionary: cannot be decoded.
                             return Err(());
@@ -420,7 +430,12 @@ impl Inflate {
     }
 
     /// Runs raw inflate over `data`; returns bytes consumed.
-    fn inflate(&mut self, data: &[u8], emit: &mut Emit<'_>, notes: &mut Notes) -> Result<usize, ()> {
+    fn inflate(
+        &mut self,
+        data: &[u8],
+        emit: &mut Emit<'_>,
+        notes: &mut Notes,
+    ) -> Result<usize, ()> {
         let mut used = 0usize;
         loop {
             let before_in = self.z.total_in();
@@ -430,8 +445,10 @@ impl Inflate {
                 &mut self.out,
                 flate2::FlushDecompress::None,
             );
-            let consumed = usize::try_from(self.z.total_in().saturating_sub(before_in)).unwrap_or(0);
-            let produced = usize::try_from(self.z.total_out().saturating_sub(before_out)).unwrap_or(0);
+            let consumed =
+                usize::try_from(self.z.total_in().saturating_sub(before_in)).unwrap_or(0);
+            let produced =
+                usize::try_from(self.z.total_out().saturating_sub(before_out)).unwrap_or(0);
             used = used.saturating_add(consumed).min(data.len());
             // Output decoded before an error is real content: hand it on.
             if produced > 0 {
@@ -543,13 +560,21 @@ impl GzipHeader {
                     i += take;
                     if let [lo, hi] = self.buf[..] {
                         let n = usize::from(u16::from_le_bytes([lo, hi]));
-                        self.step = if n > 0 { GzStep::Extra(n) } else { self.next_from(2) };
+                        self.step = if n > 0 {
+                            GzStep::Extra(n)
+                        } else {
+                            self.next_from(2)
+                        };
                     }
                 }
                 GzStep::Extra(n) => {
                     let take = n.min(rest.len());
                     i += take;
-                    self.step = if n == take { self.next_from(2) } else { GzStep::Extra(n - take) };
+                    self.step = if n == take {
+                        self.next_from(2)
+                    } else {
+                        GzStep::Extra(n - take)
+                    };
                 }
                 GzStep::Name | GzStep::Comment => match memchr::memchr(0, rest) {
                     Some(z) => {
@@ -565,7 +590,11 @@ impl GzipHeader {
                 GzStep::Crc(n) => {
                     let take = n.min(rest.len());
                     i += take;
-                    self.step = if n == take { GzStep::Done } else { GzStep::Crc(n - take) };
+                    self.step = if n == take {
+                        GzStep::Done
+                    } else {
+                        GzStep::Crc(n - take)
+                    };
                 }
                 GzStep::Done => {}
             }
@@ -672,7 +701,11 @@ mod tests {
     }
 
     /// Decodes in one push and in `step`-byte pushes; both must agree.
-    fn decode(codings: &[Coding], data: &[u8], limits: Limits) -> (Vec<u8>, Result<(), DecodeError>, Notes) {
+    fn decode(
+        codings: &[Coding],
+        data: &[u8],
+        limits: Limits,
+    ) -> (Vec<u8>, Result<(), DecodeError>, Notes) {
         let mut out = Vec::new();
         let mut c = DecoderChain::new(codings, limits);
         let mut r = c.push(data, &mut |d| out.extend_from_slice(d));

@@ -21,9 +21,9 @@ pub(crate) enum Eol {
     /// More bytes are needed to tell.
     NeedMore,
     /// The byte is part of the line's content (a lone CR in a request).
-    NotEol,
+    Content,
     /// A line break of this many bytes starts here.
-    Eol(usize),
+    Break(usize),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,7 +68,7 @@ pub(crate) fn eol_at(buf: &[u8], at: usize, side: Side, fin: bool) -> Eol {
         Prefix::Partial if !fin => return Eol::NeedMore,
         Prefix::Yes => match followed_by_break(buf, at + 4, fin) {
             None => return Eol::NeedMore,
-            Some(true) => return Eol::Eol(4),
+            Some(true) => return Eol::Break(4),
             Some(false) => {}
         },
         _ => {}
@@ -102,7 +102,7 @@ fn response_eol(buf: &[u8], at: usize, fin: bool) -> Eol {
                 }
                 match followed_by_break(buf, end, fin) {
                     None => return Eol::NeedMore,
-                    Some(false) => return Eol::Eol(end - at),
+                    Some(false) => return Eol::Break(end - at),
                     Some(true) => {}
                 }
             }
@@ -111,13 +111,13 @@ fn response_eol(buf: &[u8], at: usize, fin: bool) -> Eol {
     }
     match buf.get(at) {
         Some(&CR) | Some(&LF) => {}
-        _ => return Eol::NotEol,
+        _ => return Eol::Content,
     }
     match buf.get(at + 1) {
         None if !fin => Eol::NeedMore,
         next => match (buf.get(at), next) {
-            (Some(&CR), Some(&LF)) | (Some(&LF), Some(&CR)) => Eol::Eol(2),
-            _ => Eol::Eol(1),
+            (Some(&CR), Some(&LF)) | (Some(&LF), Some(&CR)) => Eol::Break(2),
+            _ => Eol::Break(1),
         },
     }
 }
@@ -128,17 +128,17 @@ fn request_eol(buf: &[u8], at: usize, fin: bool) -> Eol {
             // "\n\r" directly followed by CRLF: one deformed break.
             match prefix(buf, at, b"\n\r\r\n") {
                 Prefix::Partial if !fin => return Eol::NeedMore,
-                Prefix::Yes => return Eol::Eol(2),
+                Prefix::Yes => return Eol::Break(2),
                 _ => {}
             }
-            Eol::Eol(1)
+            Eol::Break(1)
         }
         Some(&CR) => match buf.get(at + 1) {
-            Some(&LF) => Eol::Eol(2),
+            Some(&LF) => Eol::Break(2),
             None if !fin => Eol::NeedMore,
-            _ => Eol::NotEol,
+            _ => Eol::Content,
         },
-        _ => Eol::NotEol,
+        _ => Eol::Content,
     }
 }
 
@@ -147,11 +147,11 @@ fn request_eol(buf: &[u8], at: usize, fin: bool) -> Eol {
 /// runs), as in libhtp: the head ends at the first empty line.
 pub(crate) fn empty_line_at(buf: &[u8], at: usize, side: Side, fin: bool) -> Eol {
     match (buf.get(at), buf.get(at + 1)) {
-        (Some(&CR), Some(&LF)) => Eol::Eol(2),
-        (Some(&LF), _) => Eol::Eol(1),
+        (Some(&CR), Some(&LF)) => Eol::Break(2),
+        (Some(&LF), _) => Eol::Break(1),
         (Some(&CR), None) if !fin => Eol::NeedMore,
-        (Some(&CR), _) if side == Side::Response => Eol::Eol(1),
-        _ => Eol::NotEol,
+        (Some(&CR), _) if side == Side::Response => Eol::Break(1),
+        _ => Eol::Content,
     }
 }
 
@@ -187,8 +187,8 @@ pub(crate) fn cut_line(buf: &[u8], from: usize, side: Side, fin: bool) -> Cut {
         let at = i + off;
         match eol_at(buf, at, side, fin) {
             Eol::NeedMore => return Cut::NeedMore { resume: at },
-            Eol::NotEol => i = at + 1,
-            Eol::Eol(n) => {
+            Eol::Content => i = at + 1,
+            Eol::Break(n) => {
                 return Cut::Line {
                     content_end: at,
                     next: at + n,
@@ -249,23 +249,29 @@ mod tests {
             vec![&b"a"[..], b"b"]
         );
         // ...but a real empty line after it is kept.
-        assert_eq!(eol_at(b"a\r\n\r\n", 1, Side::Response, true), Eol::Eol(2));
+        assert_eq!(eol_at(b"a\r\n\r\n", 1, Side::Response, true), Eol::Break(2));
     }
 
     #[test]
     fn lf_cr_cr_lf_before_a_break_is_one_break() {
-        assert_eq!(eol_at(b"\n\r\r\n\r\nX", 0, Side::Response, false), Eol::Eol(4));
+        assert_eq!(
+            eol_at(b"\n\r\r\n\r\nX", 0, Side::Response, false),
+            Eol::Break(4)
+        );
         // Not followed by a break: LF CR, then CR LF.
-        assert_eq!(eol_at(b"\n\r\r\nX", 0, Side::Response, false), Eol::Eol(2));
+        assert_eq!(
+            eol_at(b"\n\r\r\nX", 0, Side::Response, false),
+            Eol::Break(2)
+        );
     }
 
     #[test]
     fn waits_for_lookahead_unless_final() {
         assert_eq!(eol_at(b"a\r", 1, Side::Response, false), Eol::NeedMore);
-        assert_eq!(eol_at(b"a\r", 1, Side::Response, true), Eol::Eol(1));
+        assert_eq!(eol_at(b"a\r", 1, Side::Response, true), Eol::Break(1));
         // A request LF might start "\n\r\r\n": wait for the next byte.
         assert_eq!(eol_at(b"a\n", 1, Side::Request, false), Eol::NeedMore);
-        assert_eq!(eol_at(b"a\nX", 1, Side::Request, false), Eol::Eol(1));
+        assert_eq!(eol_at(b"a\nX", 1, Side::Request, false), Eol::Break(1));
         assert_eq!(
             cut_line(b"abc", 0, Side::Request, false),
             Cut::NeedMore { resume: 3 }
@@ -274,11 +280,23 @@ mod tests {
 
     #[test]
     fn empty_lines_do_not_wait_for_deformed_runs() {
-        assert_eq!(empty_line_at(b"\r\n", 0, Side::Response, false), Eol::Eol(2));
-        assert_eq!(empty_line_at(b"\n", 0, Side::Response, false), Eol::Eol(1));
-        assert_eq!(empty_line_at(b"\r", 0, Side::Response, false), Eol::NeedMore);
-        assert_eq!(empty_line_at(b"\rX", 0, Side::Response, false), Eol::Eol(1));
-        assert_eq!(empty_line_at(b"\rX", 0, Side::Request, false), Eol::NotEol);
+        assert_eq!(
+            empty_line_at(b"\r\n", 0, Side::Response, false),
+            Eol::Break(2)
+        );
+        assert_eq!(
+            empty_line_at(b"\n", 0, Side::Response, false),
+            Eol::Break(1)
+        );
+        assert_eq!(
+            empty_line_at(b"\r", 0, Side::Response, false),
+            Eol::NeedMore
+        );
+        assert_eq!(
+            empty_line_at(b"\rX", 0, Side::Response, false),
+            Eol::Break(1)
+        );
+        assert_eq!(empty_line_at(b"\rX", 0, Side::Request, false), Eol::Content);
     }
 
     #[test]

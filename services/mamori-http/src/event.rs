@@ -6,14 +6,22 @@ use mamori_applayer::Anomaly;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HttpEvent {
     /// The request line and headers of a transaction are parsed.
-    RequestHeaders { tx_id: u64 },
+    RequestHeaders {
+        tx_id: u64,
+    },
     /// The request (including any body) is complete.
-    RequestComplete { tx_id: u64 },
+    RequestComplete {
+        tx_id: u64,
+    },
     /// The status line and headers of the response are parsed.
-    ResponseHeaders { tx_id: u64 },
+    ResponseHeaders {
+        tx_id: u64,
+    },
     /// The transaction is complete (request and response). The parser may
     /// free it after the next call, so copy what is needed now.
-    ResponseComplete { tx_id: u64 },
+    ResponseComplete {
+        tx_id: u64,
+    },
     Anomaly(Anomaly),
 }
 

@@ -11,7 +11,10 @@ pub(crate) enum ContentLength {
     /// Junk around the number, several numbers, or fields that disagree.
     /// `lenient` is libhtp's reading of the first field: digits after any
     /// leading junk.
-    Ambiguous { lenient: Option<u64>, duplicate: bool },
+    Ambiguous {
+        lenient: Option<u64>,
+        duplicate: bool,
+    },
 }
 
 fn parse_digits(s: &[u8]) -> Option<u64> {
@@ -157,35 +160,62 @@ mod tests {
     #[test]
     fn content_length_cases() {
         assert_eq!(content_length(&hs(&[])), ContentLength::Absent);
-        assert_eq!(content_length(&hs(&[("Content-Length", b"68")])), ContentLength::Valid(68));
         assert_eq!(
-            content_length(&hs(&[("Content-Length", b"68"), ("content-length", b" 68 ")])),
+            content_length(&hs(&[("Content-Length", b"68")])),
+            ContentLength::Valid(68)
+        );
+        assert_eq!(
+            content_length(&hs(&[
+                ("Content-Length", b"68"),
+                ("content-length", b" 68 ")
+            ])),
             ContentLength::Valid(68)
         );
         assert_eq!(
             content_length(&hs(&[("Content-Length", b"68"), ("Content-Length", b"34")])),
-            ContentLength::Ambiguous { lenient: Some(68), duplicate: true }
+            ContentLength::Ambiguous {
+                lenient: Some(68),
+                duplicate: true
+            }
         );
         assert_eq!(
             content_length(&hs(&[("Content-Length", b"34 68")])),
-            ContentLength::Ambiguous { lenient: Some(34), duplicate: false }
+            ContentLength::Ambiguous {
+                lenient: Some(34),
+                duplicate: false
+            }
         );
         assert_eq!(
             content_length(&hs(&[("Content-Length", b",68")])),
-            ContentLength::Ambiguous { lenient: Some(68), duplicate: false }
+            ContentLength::Ambiguous {
+                lenient: Some(68),
+                duplicate: false
+            }
         );
         assert_eq!(
             content_length(&hs(&[("Content-Length", b"99999999999999999999999")])),
-            ContentLength::Ambiguous { lenient: None, duplicate: false }
+            ContentLength::Ambiguous {
+                lenient: None,
+                duplicate: false
+            }
         );
     }
 
     #[test]
     fn chunked_detection_is_substring_based() {
         let te = |v: &[u8]| transfer_encoding(&hs(&[("Transfer-Encoding", v)]));
-        assert_eq!(te(b"chunked"), TransferEncoding::Chunked { abnormal: false });
-        assert_eq!(te(b",chunked"), TransferEncoding::Chunked { abnormal: true });
-        assert_eq!(te(b"x chunked"), TransferEncoding::Chunked { abnormal: true });
+        assert_eq!(
+            te(b"chunked"),
+            TransferEncoding::Chunked { abnormal: false }
+        );
+        assert_eq!(
+            te(b",chunked"),
+            TransferEncoding::Chunked { abnormal: true }
+        );
+        assert_eq!(
+            te(b"x chunked"),
+            TransferEncoding::Chunked { abnormal: true }
+        );
         assert_eq!(te(b"gzip"), TransferEncoding::Other);
         assert_eq!(te(b"=?UTF-8?B?Y2h1bmtlZAo=?="), TransferEncoding::Other);
         assert_eq!(transfer_encoding(&hs(&[])), TransferEncoding::Absent);
@@ -193,7 +223,10 @@ mod tests {
             ("Transfer-Encoding", b"lalala"),
             ("Transfer-Encoding", b"chunked"),
         ]);
-        assert_eq!(transfer_encoding(&many), TransferEncoding::Chunked { abnormal: true });
+        assert_eq!(
+            transfer_encoding(&many),
+            TransferEncoding::Chunked { abnormal: true }
+        );
     }
 
     #[test]
@@ -201,11 +234,17 @@ mod tests {
         let ce = |v: &[u8]| content_codings(&hs(&[("Content-Encoding", v)]));
         assert_eq!(ce(b"gzip"), (vec![Coding::Gzip], false));
         assert_eq!(ce(b"deflate,"), (vec![Coding::Deflate], false));
-        assert_eq!(ce(b"deflate , deflate"), (vec![Coding::Deflate, Coding::Deflate], false));
+        assert_eq!(
+            ce(b"deflate , deflate"),
+            (vec![Coding::Deflate, Coding::Deflate], false)
+        );
         assert_eq!(ce(b"deflate\0"), (vec![Coding::Deflate], false));
         assert_eq!(ce(b"\xa0deflate"), (vec![Coding::Deflate], false));
         assert_eq!(ce(b"deflate\x0b"), (vec![Coding::Deflate], false));
-        assert_eq!(ce(b"X-GZIP, br"), (vec![Coding::Gzip, Coding::Brotli], false));
+        assert_eq!(
+            ce(b"X-GZIP, br"),
+            (vec![Coding::Gzip, Coding::Brotli], false)
+        );
         assert_eq!(ce(b"identity"), (vec![], false));
         assert_eq!(ce(b"compress"), (vec![], true));
     }

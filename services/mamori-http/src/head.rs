@@ -101,8 +101,8 @@ impl HeadScanner {
             if first == CR || first == LF {
                 match empty_line_at(buf, self.pos, self.side, fin) {
                     Eol::NeedMore => return Scan::NeedMore,
-                    Eol::Eol(n) => return Scan::End(self.pos + n),
-                    Eol::NotEol => {}
+                    Eol::Break(n) => return Scan::End(self.pos + n),
+                    Eol::Content => {}
                 }
             }
             match cut_line(buf, self.resume.max(self.pos), self.side, fin) {
@@ -139,13 +139,17 @@ impl HeadScanner {
     fn after_ws(&self, buf: &[u8], fin: bool) -> AfterWs {
         let rest = buf.get(self.pos..).unwrap_or(&[]);
         let Some(&first) = rest.first() else {
-            return if fin { AfterWs::EndHere } else { AfterWs::NeedMore };
+            return if fin {
+                AfterWs::EndHere
+            } else {
+                AfterWs::NeedMore
+            };
         };
         if first == CR || first == LF {
             match empty_line_at(buf, self.pos, self.side, fin) {
                 Eol::NeedMore => return AfterWs::NeedMore,
-                Eol::Eol(n) => return AfterWs::EndAfter(n),
-                Eol::NotEol => {}
+                Eol::Break(n) => return AfterWs::EndAfter(n),
+                Eol::Content => {}
             }
         }
         let mut i = rest
@@ -310,7 +314,10 @@ mod tests {
         let (_, fields) = scan_all(Side::Response, buf);
         assert_eq!(
             fields,
-            f(&[("Transfer-Encoding", "x chunked"), ("Transfer-Encoding", "chunked")])
+            f(&[
+                ("Transfer-Encoding", "x chunked"),
+                ("Transfer-Encoding", "chunked")
+            ])
         );
     }
 
@@ -320,7 +327,10 @@ mod tests {
         let (_, fields) = scan_all(Side::Response, buf);
         assert_eq!(
             fields,
-            f(&[("Content-Encoding", "deflate"), ("Content-Encoding", "gzip")])
+            f(&[
+                ("Content-Encoding", "deflate"),
+                ("Content-Encoding", "gzip")
+            ])
         );
     }
 
@@ -404,5 +414,56 @@ mod tests {
         assert_eq!(s.scan(buf, true), Scan::End(buf.len()));
         let mut an = Anomalies::default();
         assert_eq!(s.fields(buf, &mut an)[0].value, b"ng1nx");
+    }
+
+    /// On every head httparse accepts, the lenient reading must give the
+    /// same fields (so the conformance check never hides a disagreement).
+    #[test]
+    fn agrees_with_httparse_on_valid_heads() {
+        let heads: [&[u8]; 6] = [
+            b"Host: a\r\n\r\n",
+            b"Host:a\r\nX-Empty:\r\nX-Sp:   v  v  \r\nAccept: */*\r\n\r\n",
+            b"Host: a\nX: y\n\n",
+            b"Content-Type: text/html; charset=\"x\"\r\nX-Obs: caf\xc3\xa9\r\n\r\n",
+            b"A: 1\r\nA: 2\r\nB-b_c.d~e!: \t tab\t\r\n\r\n",
+            b"\r\n",
+        ];
+        for side in [Side::Request, Side::Response] {
+            for h in heads {
+                let mut full = match side {
+                    Side::Request => b"GET / HTTP/1.1\r\n".to_vec(),
+                    Side::Response => b"HTTP/1.1 200 OK\r\n".to_vec(),
+                };
+                let start = full.len();
+                full.extend_from_slice(h);
+                let mut slots = [httparse::EMPTY_HEADER; 16];
+                let (n, theirs): (usize, Vec<(Vec<u8>, Vec<u8>)>) = match side {
+                    Side::Request => {
+                        let mut req = httparse::Request::new(&mut slots);
+                        let st = req.parse(&full).expect("valid head");
+                        let n = match st {
+                            httparse::Status::Complete(n) => n,
+                            httparse::Status::Partial => panic!("partial"),
+                        };
+                        (n, req.headers.iter().map(|h| (h.name.as_bytes().to_vec(), h.value.to_vec())).collect())
+                    }
+                    Side::Response => {
+                        let mut res = httparse::Response::new(&mut slots);
+                        let st = res.parse(&full).expect("valid head");
+                        let n = match st {
+                            httparse::Status::Complete(n) => n,
+                            httparse::Status::Partial => panic!("partial"),
+                        };
+                        (n, res.headers.iter().map(|h| (h.name.as_bytes().to_vec(), h.value.to_vec())).collect())
+                    }
+                };
+                let mut sc = HeadScanner::new(side, start, 100);
+                assert_eq!(sc.scan(&full, false), Scan::End(n), "{side:?} {h:?}");
+                let mut an = Anomalies::default();
+                let ours: Vec<(Vec<u8>, Vec<u8>)> =
+                    sc.fields(&full, &mut an).into_iter().map(|h| (h.name, h.value)).collect();
+                assert_eq!(ours, theirs, "{side:?} {h:?}");
+            }
+        }
     }
 }

@@ -38,8 +38,20 @@ pub(crate) fn is_tchar(c: u8) -> bool {
     c.is_ascii_alphanumeric()
         || matches!(
             c,
-            b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_'
-                | b'`' | b'|' | b'~'
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
         )
 }
 
@@ -130,7 +142,7 @@ mod tests {
 
     #[test]
     fn repeated_fields_join_in_order() {
-        let list = vec![h("Accept", "a"), h("X", "1"), h("accept", "b")];
+        let list = [h("Accept", "a"), h("X", "1"), h("accept", "b")];
         assert_eq!(list.header_joined("accept").unwrap(), b"a, b");
         assert_eq!(list.header("accept").unwrap(), b"a");
         assert!(list.header_joined("missing").is_none());

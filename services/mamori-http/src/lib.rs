@@ -19,6 +19,8 @@ mod eol;
 mod event;
 mod filename;
 mod framing;
+#[doc(hidden)]
+pub mod fuzzing;
 mod head;
 pub mod headers;
 mod parser;

@@ -12,11 +12,15 @@ use crate::decompress::{DecoderChain, Limits};
 use crate::eol::{cut_line, Cut, Side};
 use crate::event::HttpEvent;
 use crate::filename::file_name;
-use crate::framing::{content_codings, content_length, transfer_encoding, ContentLength, TransferEncoding};
+use crate::framing::{
+    content_codings, content_length, transfer_encoding, ContentLength, TransferEncoding,
+};
 use crate::head::{HeadScanner, Scan};
 use crate::headers::{trim, Header, HeaderLookup};
 use crate::resync::Resync;
-use crate::startline::{looks_like_status_line, parse_request_line, parse_status_line, HttpVersion};
+use crate::startline::{
+    looks_like_status_line, parse_request_line, parse_status_line, HttpVersion,
+};
 use crate::tx::{HttpTx, Progress};
 use crate::uri;
 
@@ -35,7 +39,11 @@ type Ctx<'a> = ParseCtx<'a, HttpEvent>;
 #[derive(Debug)]
 enum Phase {
     /// Looking for the start line. `pos`: start of the candidate line.
-    StartLine { pos: usize, resume: usize, junk: usize },
+    StartLine {
+        pos: usize,
+        resume: usize,
+        junk: usize,
+    },
     /// Collecting header lines for `tx_id`; the start line began at
     /// `line_start`, the header block at `start`.
     Headers {
@@ -52,7 +60,10 @@ enum State {
     #[default]
     Idle,
     Head(Phase),
-    Body { tx_id: u64, body: Body },
+    Body {
+        tx_id: u64,
+        body: Body,
+    },
     /// After a gap or hopeless junk: looking for the start of a message.
     Resync(Resync),
     /// CONNECT or Upgrade: the rest is not HTTP.
@@ -240,7 +251,12 @@ impl HttpParser {
             }
             self.dirs[d].buf = Vec::new();
         }
-        let ids: Vec<u64> = self.txs.iter().filter(|t| !t.done).map(|t| t.tx_id).collect();
+        let ids: Vec<u64> = self
+            .txs
+            .iter()
+            .filter(|t| !t.done)
+            .map(|t| t.tx_id)
+            .collect();
         for id in ids {
             self.complete_request(id, true, ctx);
             self.complete_response(id, true, ctx);
@@ -382,7 +398,14 @@ impl HttpParser {
 
     // ------------------------------------------------------------------ heads
 
-    fn head(&mut self, d: usize, mut phase: Phase, input: &[u8], fin: bool, ctx: &mut Ctx<'_>) -> Step {
+    fn head(
+        &mut self,
+        d: usize,
+        mut phase: Phase,
+        input: &[u8],
+        fin: bool,
+        ctx: &mut Ctx<'_>,
+    ) -> Step {
         let limit = self.cfg.max_head_bytes;
         let room = limit.saturating_sub(self.dirs[d].buf.len());
         let take = room.min(input.len());
@@ -399,7 +422,8 @@ impl HttpParser {
                             if full {
                                 return self.head_overflow_start(d, pos, take, ctx);
                             }
-                            self.dirs[d].state = State::Head(Phase::StartLine { pos, resume, junk });
+                            self.dirs[d].state =
+                                State::Head(Phase::StartLine { pos, resume, junk });
                             return Step::consumed(take);
                         }
                         Cut::Line { content_end, next } => {
@@ -411,7 +435,9 @@ impl HttpParser {
                             let outcome = if d == REQ {
                                 self.request_line(pos, content_end, next, ctx)
                             } else {
-                                self.status_line(pos, content_end, next, junk, fin, ctx)
+                                // A full buffer cannot grow to show the next
+                                // byte: decide as if the stream ended.
+                                self.status_line(pos, content_end, next, junk, fin || full, ctx)
                             };
                             match outcome {
                                 LineOutcome::Next(p) => phase = p,
@@ -420,7 +446,9 @@ impl HttpParser {
                                     return Step::consumed(take);
                                 }
                                 LineOutcome::Done { spill_from, state } => {
-                                    let spill = self.dirs[d].buf.split_off(spill_from.min(self.dirs[d].buf.len()));
+                                    let spill = self.dirs[d]
+                                        .buf
+                                        .split_off(spill_from.min(self.dirs[d].buf.len()));
                                     self.dirs[d].buf.clear();
                                     self.dirs[d].state = state;
                                     return Step {
@@ -489,7 +517,13 @@ impl HttpParser {
     }
 
     /// The start-line buffer filled up without a line break.
-    fn head_overflow_start(&mut self, d: usize, pos: usize, take: usize, ctx: &mut Ctx<'_>) -> Step {
+    fn head_overflow_start(
+        &mut self,
+        d: usize,
+        pos: usize,
+        take: usize,
+        ctx: &mut Ctx<'_>,
+    ) -> Step {
         let line = self.dirs[d].buf.get(pos..).unwrap_or(&[]);
         if d == RES && !looks_like_status_line(line) {
             if let Some(tx_id) = self.pending_response_tx() {
@@ -515,7 +549,13 @@ impl HttpParser {
         Step::consumed(take)
     }
 
-    fn request_line(&mut self, pos: usize, content_end: usize, next: usize, ctx: &mut Ctx<'_>) -> LineOutcome {
+    fn request_line(
+        &mut self,
+        pos: usize,
+        content_end: usize,
+        next: usize,
+        ctx: &mut Ctx<'_>,
+    ) -> LineOutcome {
         let buf = &self.dirs[REQ].buf;
         let line = buf.get(pos..content_end).unwrap_or(&[]).to_vec();
         if trim(&line).is_empty() {
@@ -699,7 +739,14 @@ impl HttpParser {
         complete
     }
 
-    fn request_head(&mut self, tx_id: u64, head: HeadBytes<'_>, scanner: &HeadScanner, fin: bool, ctx: &mut Ctx<'_>) {
+    fn request_head(
+        &mut self,
+        tx_id: u64,
+        head: HeadBytes<'_>,
+        scanner: &HeadScanner,
+        fin: bool,
+        ctx: &mut Ctx<'_>,
+    ) {
         let mut an = Anomalies::default();
         let fields = scanner.fields(head.buf, &mut an);
         if scanner.saw_deformed_eol() {
@@ -787,7 +834,11 @@ impl HttpParser {
         ctx.events.push(HttpEvent::RequestHeaders { tx_id });
         match framing {
             Some(framing) => {
-                let body = Body::new(framing, BodySink::new(Direction::ToServer, meta, decoder), true);
+                let body = Body::new(
+                    framing,
+                    BodySink::new(Direction::ToServer, meta, decoder),
+                    true,
+                );
                 self.dirs[REQ].state = State::Body { tx_id, body };
             }
             None => {
@@ -824,7 +875,14 @@ impl HttpParser {
         ))
     }
 
-    fn response_head(&mut self, tx_id: u64, head: HeadBytes<'_>, scanner: &HeadScanner, fin: bool, ctx: &mut Ctx<'_>) {
+    fn response_head(
+        &mut self,
+        tx_id: u64,
+        head: HeadBytes<'_>,
+        scanner: &HeadScanner,
+        fin: bool,
+        ctx: &mut Ctx<'_>,
+    ) {
         let mut an = Anomalies::default();
         let fields = scanner.fields(head.buf, &mut an);
         if scanner.saw_deformed_eol() {
@@ -921,7 +979,10 @@ impl HttpParser {
             }
         };
         let meta = FileMeta {
-            name: file_name(fields.header("content-disposition"), &tx.request.uri_normalized),
+            name: file_name(
+                fields.header("content-disposition"),
+                &tx.request.uri_normalized,
+            ),
             tx_id,
             declared_size: match framing {
                 Some(Framing::Length { left }) => Some(left),
@@ -953,7 +1014,11 @@ impl HttpParser {
         }
         match framing {
             Some(framing) => {
-                let body = Body::new(framing, BodySink::new(Direction::ToClient, meta, decoder), false);
+                let body = Body::new(
+                    framing,
+                    BodySink::new(Direction::ToClient, meta, decoder),
+                    false,
+                );
                 self.dirs[RES].state = State::Body { tx_id, body };
             }
             None => {

@@ -5,12 +5,46 @@ use mamori_applayer::{Direction, Probe};
 
 /// Methods recognised from the first bytes alone (as sent: upper case).
 pub(crate) const KNOWN_METHODS: &[&[u8]] = &[
-    b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE",
-    b"PROPFIND", b"PROPPATCH", b"MKCOL", b"COPY", b"MOVE", b"LOCK", b"UNLOCK", b"SEARCH",
-    b"REPORT", b"CHECKOUT", b"CHECKIN", b"MERGE", b"NOTIFY", b"SUBSCRIBE", b"UNSUBSCRIBE",
-    b"MKACTIVITY", b"MKCALENDAR", b"ACL", b"LINK", b"UNLINK", b"VERSION-CONTROL",
-    b"BASELINE-CONTROL", b"UPDATE", b"LABEL", b"UNCHECKOUT", b"MKWORKSPACE", b"ORDERPATCH",
-    b"BIND", b"REBIND", b"UNBIND", b"PURGE",
+    b"GET",
+    b"POST",
+    b"HEAD",
+    b"PUT",
+    b"DELETE",
+    b"OPTIONS",
+    b"PATCH",
+    b"CONNECT",
+    b"TRACE",
+    b"PROPFIND",
+    b"PROPPATCH",
+    b"MKCOL",
+    b"COPY",
+    b"MOVE",
+    b"LOCK",
+    b"UNLOCK",
+    b"SEARCH",
+    b"REPORT",
+    b"CHECKOUT",
+    b"CHECKIN",
+    b"MERGE",
+    b"NOTIFY",
+    b"SUBSCRIBE",
+    b"UNSUBSCRIBE",
+    b"MKACTIVITY",
+    b"MKCALENDAR",
+    b"ACL",
+    b"LINK",
+    b"UNLINK",
+    b"VERSION-CONTROL",
+    b"BASELINE-CONTROL",
+    b"UPDATE",
+    b"LABEL",
+    b"UNCHECKOUT",
+    b"MKWORKSPACE",
+    b"ORDERPATCH",
+    b"BIND",
+    b"REBIND",
+    b"UNBIND",
+    b"PURGE",
 ];
 
 /// Bytes looked at before giving up on a request line without `HTTP/x.y`.
@@ -57,10 +91,14 @@ fn probe_request(s: &[u8]) -> Probe {
         // Still inside the first word: could it become a method?
         let could = mlen > 0
             && mlen <= 20
-            && KNOWN_METHODS
-                .iter()
-                .any(|m| m.len() >= mlen && m.get(..mlen).is_some_and(|p| p.eq_ignore_ascii_case(s)));
-        return if could { Probe::NeedMore } else { Probe::NoMatch };
+            && KNOWN_METHODS.iter().any(|m| {
+                m.len() >= mlen && m.get(..mlen).is_some_and(|p| p.eq_ignore_ascii_case(s))
+            });
+        return if could {
+            Probe::NeedMore
+        } else {
+            Probe::NoMatch
+        };
     };
     if mlen == 0 || (after != b' ' && after != b'\t') {
         return Probe::NoMatch;
@@ -86,14 +124,13 @@ fn probe_request(s: &[u8]) -> Probe {
     let line = s.get(..end).unwrap_or(&[]);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let proto_start = line.iter().rposition(|&c| c == b' ' || c == b'\t');
-    let proto = proto_start
-        .and_then(|i| line.get(i + 1..))
-        .unwrap_or(&[]);
+    let proto = proto_start.and_then(|i| line.get(i + 1..)).unwrap_or(&[]);
     let has_target = proto_start.is_some_and(|i| i > mlen);
-    if has_target && matches!(parse_version(proto), HttpVersion::V1_0 | HttpVersion::V1_1) && proto.len() == 8 {
-        if is_known(method, true) || method.iter().all(u8::is_ascii_uppercase) {
-            return Probe::Match;
-        }
+    let versioned = has_target
+        && matches!(parse_version(proto), HttpVersion::V1_0 | HttpVersion::V1_1)
+        && proto.len() == 8;
+    if versioned && (is_known(method, true) || method.iter().all(u8::is_ascii_uppercase)) {
+        return Probe::Match;
     }
     Probe::NoMatch
 }

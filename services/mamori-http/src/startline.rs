@@ -88,7 +88,11 @@ pub(crate) fn parse_request_line(line: &[u8], an: &mut Anomalies) -> RequestLine
     let last_ws = rest.iter().rposition(|&c| is_ws(c));
     if let Some(i) = last_ws {
         let last = rest.get(i + 1..).unwrap_or(&[]);
-        if last.len() >= 5 && last.get(..5).is_some_and(|p| p.eq_ignore_ascii_case(b"http/")) {
+        if last.len() >= 5
+            && last
+                .get(..5)
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"http/"))
+        {
             let uri = trim(rest.get(..i).unwrap_or(&[]));
             return RequestLine {
                 method: method.to_vec(),
@@ -120,10 +124,7 @@ pub(crate) fn parse_request_line(line: &[u8], an: &mut Anomalies) -> RequestLine
 /// Whether a line starts like a status line (`ws* http`, any case), which
 /// is libhtp's test before it falls back to treating bytes as a body.
 pub(crate) fn looks_like_status_line(line: &[u8]) -> bool {
-    let n = line
-        .iter()
-        .take_while(|&&c| is_ws(c) || c == 0)
-        .count();
+    let n = line.iter().take_while(|&&c| is_ws(c) || c == 0).count();
     line.get(n..n + 4)
         .is_some_and(|p| p.eq_ignore_ascii_case(b"http"))
 }
@@ -140,10 +141,7 @@ pub(crate) struct StatusLine {
 }
 
 pub(crate) fn parse_status_line(line: &[u8], an: &mut Anomalies) -> StatusLine {
-    let n = line
-        .iter()
-        .take_while(|&&c| is_ws(c) || c == 0)
-        .count();
+    let n = line.iter().take_while(|&&c| is_ws(c) || c == 0).count();
     let s = line.get(n..).unwrap_or(&[]);
     let (protocol, rest) = split_token(s);
     let (rest, _) = skip_ws(rest);
@@ -170,9 +168,7 @@ fn parse_status(s: &[u8]) -> Option<u16> {
     if s.len() != 3 || !s.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let code = s
-        .iter()
-        .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
+    let code = s.iter().fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
     (100..=999).contains(&code).then_some(code)
 }
 
@@ -230,7 +226,10 @@ mod tests {
     fn status_lines() {
         let mut an = Anomalies::default();
         let s = parse_status_line(b"HTTP/1.1 404 Not Found", &mut an);
-        assert_eq!((s.code, s.message.as_slice()), (Some(404), &b"Not Found"[..]));
+        assert_eq!(
+            (s.code, s.message.as_slice()),
+            (Some(404), &b"Not Found"[..])
+        );
         let s = parse_status_line(b"HTTP/1.1", &mut an);
         assert_eq!(s.code, None);
         assert!(an.contains(HttpAnomaly::ResponseInvalidStatus));

@@ -18,7 +18,11 @@ pub(crate) fn split_target(raw: &[u8]) -> Target<'_> {
     let (before_frag, _) = split_at_byte(raw, b'#');
     if let Some(scheme_end) = find(before_frag, b"://") {
         let scheme = before_frag.get(..scheme_end).unwrap_or(&[]);
-        if !scheme.is_empty() && scheme.iter().all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c)) {
+        if !scheme.is_empty()
+            && scheme
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
+        {
             let after = before_frag.get(scheme_end + 3..).unwrap_or(&[]);
             let auth_len = after
                 .iter()
@@ -33,7 +37,10 @@ pub(crate) fn split_target(raw: &[u8]) -> Target<'_> {
             };
         }
     }
-    if !before_frag.starts_with(b"/") && !before_frag.starts_with(b"*") && !before_frag.contains(&b'/') {
+    if !before_frag.starts_with(b"/")
+        && !before_frag.starts_with(b"*")
+        && !before_frag.contains(&b'/')
+    {
         // CONNECT host:port
         if before_frag.contains(&b':') {
             return Target {
@@ -72,7 +79,10 @@ pub(crate) fn parse_authority(a: &[u8]) -> (Vec<u8>, Option<u16>) {
     };
     let (host, port) = if a.starts_with(b"[") {
         match memchr::memchr(b']', a) {
-            Some(i) => (a.get(..=i).unwrap_or(&[]), a.get(i + 1..).and_then(|r| r.strip_prefix(b":"))),
+            Some(i) => (
+                a.get(..=i).unwrap_or(&[]),
+                a.get(i + 1..).and_then(|r| r.strip_prefix(b":")),
+            ),
             None => (a, None),
         }
     } else {
@@ -91,7 +101,9 @@ fn parse_port(p: &[u8]) -> Option<u16> {
         return None;
     }
     p.iter()
-        .try_fold(0u32, |acc, d| acc.checked_mul(10)?.checked_add(u32::from(d - b'0')))
+        .try_fold(0u32, |acc, d| {
+            acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
+        })
         .and_then(|v| u16::try_from(v).ok())
 }
 
@@ -124,7 +136,12 @@ fn decode_unreserved(s: &[u8]) -> Vec<u8> {
                     out.push(v);
                 } else {
                     out.push(b'%');
-                    out.extend(s.get(i + 1..i + 3).unwrap_or(&[]).iter().map(u8::to_ascii_uppercase));
+                    out.extend(
+                        s.get(i + 1..i + 3)
+                            .unwrap_or(&[])
+                            .iter()
+                            .map(u8::to_ascii_uppercase),
+                    );
                 }
                 i += 3;
                 continue;
@@ -253,8 +270,14 @@ mod tests {
 
     #[test]
     fn authorities() {
-        assert_eq!(parse_authority(b"Evader.Example.com"), (b"evader.example.com".to_vec(), None));
-        assert_eq!(parse_authority(b" host:8065 "), (b"host".to_vec(), Some(8065)));
+        assert_eq!(
+            parse_authority(b"Evader.Example.com"),
+            (b"evader.example.com".to_vec(), None)
+        );
+        assert_eq!(
+            parse_authority(b" host:8065 "),
+            (b"host".to_vec(), Some(8065))
+        );
         assert_eq!(parse_authority(b"[::1]:80"), (b"[::1]".to_vec(), Some(80)));
         assert_eq!(parse_authority(b"u:p@h:99999"), (b"h".to_vec(), None));
         let t = split_target(b"http://u@h:1/p?q");

@@ -29,7 +29,10 @@ fn check_case(dir: &std::path::Path) -> Result<String, String> {
     let o = &outcomes[0];
     let files = &o.files.files;
     if files.len() != 1 {
-        let names: Vec<String> = files.iter().map(|f| String::from_utf8_lossy(&f.meta.name).into_owned()).collect();
+        let names: Vec<String> = files
+            .iter()
+            .map(|f| String::from_utf8_lossy(&f.meta.name).into_owned())
+            .collect();
         return Err(format!("{} files {:?}", files.len(), names));
     }
     let f = &files[0];
@@ -57,7 +60,11 @@ fn check_case(dir: &std::path::Path) -> Result<String, String> {
     if f.end.is_none() {
         return Err("file never closed".into());
     }
-    Ok(format!("{} bytes, {end}, {:?}", f.content.len(), o.anomalies()))
+    Ok(format!(
+        "{} bytes, {end}, {:?}",
+        f.content.len(),
+        o.anomalies()
+    ))
 }
 
 #[test]
@@ -84,4 +91,42 @@ fn http_evader_cases() {
     }
     println!("http-evader: {pass}/{} passed", cases.len());
     assert!(pass >= RATCHET, "http-evader regressed: {pass} < {RATCHET}");
+}
+
+/// The same captures fed one byte per call must give the same files.
+#[test]
+fn http_evader_cases_are_segmentation_independent() {
+    use common::{read_flows, run_events, Ev};
+    use mamori_http::HttpConfig;
+    let Some(data) = testdata() else { return };
+    let root = data.join("suricata-verify/tests/http-evader");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&root).expect("http-evader dir") {
+        let pcap = entry.expect("entry").path().join("input.pcap");
+        if !pcap.is_file() {
+            continue;
+        }
+        for flow in read_flows(&pcap) {
+            let whole = run_events(&flow.events, HttpConfig::default());
+            let bytewise: Vec<Ev> = flow
+                .events
+                .iter()
+                .flat_map(|e| match e {
+                    Ev::Data(d, b) => b.iter().map(|&x| Ev::Data(*d, vec![x])).collect(),
+                    other => vec![other.clone()],
+                })
+                .collect();
+            let split = run_events(&bytewise, HttpConfig::default());
+            let summary = |o: &common::Outcome| -> Vec<_> {
+                o.files
+                    .files
+                    .iter()
+                    .map(|f| (f.meta.name.clone(), f.content.clone(), f.end))
+                    .collect()
+            };
+            assert_eq!(summary(&whole), summary(&split), "{}", pcap.display());
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 100);
 }

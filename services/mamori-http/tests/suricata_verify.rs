@@ -23,7 +23,9 @@ fn case(rel: &str) -> Option<Vec<Outcome>> {
 fn http_post_file_request_body_is_a_file() {
     // Three pipelined-in-time POSTs; the third uploads EICAR (flow:to_server
     // file_data rule).
-    let Some(flows) = case("http-post-file") else { return };
+    let Some(flows) = case("http-post-file") else {
+        return;
+    };
     // Two more flows in the capture are bare keep-alive ACKs.
     let busy: Vec<_> = flows.iter().filter(|o| !o.txs.is_empty()).collect();
     assert_eq!((flows.len(), busy.len()), (3, 1));
@@ -36,8 +38,14 @@ fn http_post_file_request_body_is_a_file() {
         .filter(|f| f.dir == Direction::ToServer)
         .collect();
     assert_eq!(uploads.len(), 3, "each POST body is a file");
-    let eicar = uploads.iter().find(|f| f.content == EICAR).expect("EICAR upload");
-    assert_eq!(eicar.meta.name, b"/api/v4/uploads/is8j4b6s7i839eo38axwmx5pnr");
+    let eicar = uploads
+        .iter()
+        .find(|f| f.content == EICAR)
+        .expect("EICAR upload");
+    assert_eq!(
+        eicar.meta.name,
+        b"/api/v4/uploads/is8j4b6s7i839eo38axwmx5pnr"
+    );
     assert_eq!(eicar.meta.declared_size, Some(68));
     assert_eq!(eicar.end, Some(FileEnd::Closed));
     let tx = &o.txs[&eicar.meta.tx_id];
@@ -56,7 +64,9 @@ fn http_post_file_request_body_is_a_file() {
 fn http_close_headers_are_parsed_at_close() {
     // The server closes in the middle of its header block; the header that
     // did arrive must still be inspectable.
-    let Some(flows) = case("http-close-headers") else { return };
+    let Some(flows) = case("http-close-headers") else {
+        return;
+    };
     let o = &flows[0];
     let tx = &o.txs[&0];
     assert_eq!(tx.response.status_code, Some(200));
@@ -68,16 +78,15 @@ fn http_close_headers_are_parsed_at_close() {
         .collect();
     assert_eq!(server.len(), 1);
     assert_eq!(server[0].value, b"ng1nx");
-    assert!(o
-        .events
-        .iter()
-        .any(|e| *e == HttpEvent::ResponseHeaders { tx_id: 0 }));
+    assert!(o.events.contains(&HttpEvent::ResponseHeaders { tx_id: 0 }));
     assert!(tx.is_complete());
 }
 
 #[test]
 fn http_encoding_identity_is_not_abnormal() {
-    let Some(flows) = case("http-encoding-identity") else { return };
+    let Some(flows) = case("http-encoding-identity") else {
+        return;
+    };
     let o = &flows[0];
     assert_eq!(o.files.files.len(), 1);
     assert_eq!(o.files.files[0].content, b"identity content-encoding works");
@@ -104,7 +113,10 @@ fn detect_http_uri_pipelined_requests() {
     for (rel, want) in [
         ("detect-http-uri/UriTestSig02", ["/on", "/one"]),
         ("detect-http-uri/UriTestSig03", ["/one", "/oneself"]),
-        ("detect-http-uri/UriTestSig06", ["/oneoneoneone", "/oneself"]),
+        (
+            "detect-http-uri/UriTestSig06",
+            ["/oneoneoneone", "/oneself"],
+        ),
     ] {
         let Some(flows) = case(rel) else { return };
         assert_eq!(flows.len(), 1, "{rel}");
@@ -119,7 +131,9 @@ fn detect_http_uri_pipelined_requests() {
 #[test]
 fn uricontent_two_midstream_flows() {
     // Two flows picked up midstream, one request each: two http records.
-    let Some(flows) = case("uricontent/detect-uricontent-02") else { return };
+    let Some(flows) = case("uricontent/detect-uricontent-02") else {
+        return;
+    };
     assert_eq!(flows.len(), 2);
     let all: Vec<String> = flows.iter().flat_map(uris).collect();
     assert_eq!(all, ["/one", "/oneself"]);
@@ -137,7 +151,8 @@ fn uricontent_two_midstream_flows() {
 #[test]
 fn evader_eve_record() {
     let Some(data) = testdata() else { return };
-    let flows = run_pcap(&data.join("suricata-verify/tests/http-evader/http-evader-009/input.pcap"));
+    let flows =
+        run_pcap(&data.join("suricata-verify/tests/http-evader/http-evader-009/input.pcap"));
     let tx = &flows[0].txs[&0];
     let eve = serde_json::to_string(&tx.eve()).unwrap();
     assert_eq!(

@@ -5,16 +5,27 @@ use mamori_applayer::{Direction, NullSink, ParseCtx, StreamParser};
 use crate::mime::MimeParser;
 use crate::{imap, pop3, smtp, ImapParser, Pop3Parser, SmtpParser};
 
-fn drive<P: StreamParser<Event = crate::MailEvent>>(parser: &mut P, control: &[u8], mut body: &[u8]) {
+fn drive<P: StreamParser<Event = crate::MailEvent>>(
+    parser: &mut P,
+    control: &[u8],
+    mut body: &[u8],
+) {
     let mut events = Vec::new();
     let mut sink = NullSink::default();
     let mut i = 0usize;
     while !body.is_empty() {
         let c = control.get(i % control.len().max(1)).copied().unwrap_or(0);
-        let dir = if c & 0x80 != 0 { Direction::ToClient } else { Direction::ToServer };
+        let dir = if c & 0x80 != 0 {
+            Direction::ToClient
+        } else {
+            Direction::ToServer
+        };
         let n = (usize::from(c & 0x3f) * 7 + 1).min(body.len());
         let (chunk, rest) = body.split_at(n);
-        let mut ctx = ParseCtx { events: &mut events, files: &mut sink };
+        let mut ctx = ParseCtx {
+            events: &mut events,
+            files: &mut sink,
+        };
         if c & 0x40 != 0 && c & 0x3f == 0x3f {
             let _ = parser.gap(dir, n as u64, &mut ctx);
         } else {
@@ -26,7 +37,10 @@ fn drive<P: StreamParser<Event = crate::MailEvent>>(parser: &mut P, control: &[u
             events.clear();
         }
     }
-    let mut ctx = ParseCtx { events: &mut events, files: &mut sink };
+    let mut ctx = ParseCtx {
+        events: &mut events,
+        files: &mut sink,
+    };
     parser.close(Direction::ToServer, &mut ctx);
     parser.close(Direction::ToClient, &mut ctx);
 }
@@ -34,7 +48,9 @@ fn drive<P: StreamParser<Event = crate::MailEvent>>(parser: &mut P, control: &[u
 /// SMTP, POP3 or IMAP chosen by the first byte; the next bytes choose
 /// chunk sizes, directions and gaps; the rest is the traffic.
 pub fn run_protocols(data: &[u8]) {
-    let Some((&which, rest)) = data.split_first() else { return };
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
     let (control, body) = rest.split_at(rest.len().min(8));
     for dir in [Direction::ToServer, Direction::ToClient] {
         let _ = smtp::probe(dir, body);

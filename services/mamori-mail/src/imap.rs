@@ -34,7 +34,12 @@ enum Sink {
 #[derive(Debug)]
 enum Mode {
     Line,
-    Literal { remaining: u64, untouched: bool, sync: bool, sink: Sink },
+    Literal {
+        remaining: u64,
+        untouched: bool,
+        sync: bool,
+        sink: Sink,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,7 +65,12 @@ struct Half {
 
 impl Half {
     fn new(max: usize) -> Half {
-        Half { lines: LineReader::new(max), mode: Mode::Line, logical: None, invalid: 0 }
+        Half {
+            lines: LineReader::new(max),
+            mode: Mode::Line,
+            logical: None,
+            invalid: 0,
+        }
     }
 }
 
@@ -72,6 +82,8 @@ pub struct ImapParser {
     starttls_tag: Option<Vec<u8>>,
     /// Tag of an AUTHENTICATE in progress: client lines are SASL data.
     auth_tag: Option<Vec<u8>>,
+    /// Tag of a COMPRESS command: once accepted the stream is deflated.
+    compress_tag: Option<Vec<u8>>,
     tls: bool,
     stopped: bool,
 }
@@ -83,7 +95,8 @@ impl Default for ImapParser {
 }
 
 fn anomaly(ctx: &mut ParseCtx<'_, MailEvent>, name: &'static str) {
-    ctx.events.push(MailEvent::Anomaly(Anomaly::new("imap", name)));
+    ctx.events
+        .push(MailEvent::Anomaly(Anomaly::new("imap", name)));
 }
 
 /// `... {123}` / `{123+}` / `{123-}` at the end of a segment.
@@ -100,7 +113,9 @@ fn trailing_literal(seg: &[u8]) -> Option<Result<(u64, bool, usize), ()>> {
     }
     let n = digits
         .iter()
-        .try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+        .try_fold(0u64, |n, d| {
+            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        })
         .ok_or(());
     Some(n.map(|n| (n, sync, open)))
 }
@@ -115,14 +130,19 @@ fn is_full_message(item: &[u8]) -> bool {
             _ => return false,
         }
     }
-    [&b"BODY[]"[..], b"BODY.PEEK[]", b"RFC822", b"BINARY[]"].iter().any(|s| item.ends_with(s))
+    [&b"BODY[]"[..], b"BODY.PEEK[]", b"RFC822", b"BINARY[]"]
+        .iter()
+        .any(|s| item.ends_with(s))
         && !item.ends_with(b".RFC822")
 }
 
 fn valid_tag(tag: &[u8]) -> bool {
     !tag.is_empty()
         && tag.len() <= MAX_TAG
-        && tag.iter().all(|&b| b.is_ascii_graphic() && !matches!(b, b'(' | b')' | b'{' | b'"' | b'\\' | b'%' | b'*' | b'+'))
+        && tag.iter().all(|&b| {
+            b.is_ascii_graphic()
+                && !matches!(b, b'(' | b')' | b'{' | b'"' | b'\\' | b'%' | b'*' | b'+')
+        })
 }
 
 /// The user name of `LOGIN user pass`, unless it is a literal.
@@ -138,8 +158,15 @@ fn login_user(args: &[u8]) -> Option<&[u8]> {
 fn complete(mail: ActiveMail, done: bool, ctx: &mut ParseCtx<'_, MailEvent>) {
     let tx_id = mail.tx_id;
     let summary = mail.finish(done, ctx);
-    let record = MailRecord { smtp: None, email: Some(EmailEve::from(summary)), truncated: !done };
-    ctx.events.push(MailEvent::MailComplete { tx_id, record: Box::new(record) });
+    let record = MailRecord {
+        smtp: None,
+        email: Some(EmailEve::from(summary)),
+        truncated: !done,
+    };
+    ctx.events.push(MailEvent::MailComplete {
+        tx_id,
+        record: Box::new(record),
+    });
 }
 
 impl ImapParser {
@@ -150,6 +177,7 @@ impl ImapParser {
             next_tx_id: 0,
             starttls_tag: None,
             auth_tag: None,
+            compress_tag: None,
             tls: false,
             stopped: false,
         }
@@ -183,12 +211,21 @@ impl ImapParser {
 
     /// Ends a literal in progress; a mail in it is truncated.
     fn abort_literal(&mut self, dir: Direction, ctx: &mut ParseCtx<'_, MailEvent>) {
-        if let Mode::Literal { sink: Sink::Mail(Some(mail)), .. } = std::mem::replace(&mut self.half(dir).mode, Mode::Line) {
+        if let Mode::Literal {
+            sink: Sink::Mail(Some(mail)),
+            ..
+        } = std::mem::replace(&mut self.half(dir).mode, Mode::Line)
+        {
             complete(mail, false, ctx);
         }
     }
 
-    fn input_dir(&mut self, dir: Direction, mut data: &[u8], ctx: &mut ParseCtx<'_, MailEvent>) -> Status {
+    fn input_dir(
+        &mut self,
+        dir: Direction,
+        mut data: &[u8],
+        ctx: &mut ParseCtx<'_, MailEvent>,
+    ) -> Status {
         while !data.is_empty() && !self.tls && !self.stopped {
             if dir == Direction::ToServer
                 && self.starttls_tag.is_some()
@@ -204,8 +241,15 @@ impl ImapParser {
                 Direction::ToClient => &mut self.server,
             };
             match &mut half.mode {
-                Mode::Literal { remaining, untouched, sink, .. } => {
-                    let take = usize::try_from(*remaining).unwrap_or(usize::MAX).min(data.len());
+                Mode::Literal {
+                    remaining,
+                    untouched,
+                    sink,
+                    ..
+                } => {
+                    let take = usize::try_from(*remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(data.len());
                     if let Sink::Mail(slot) = sink {
                         let mail = slot.get_or_insert_with(|| {
                             let tx_id = *next_tx_id;
@@ -219,8 +263,10 @@ impl ImapParser {
                     *remaining -= take as u64;
                     data = &data[take..];
                     if *remaining == 0 {
-                        if let Mode::Literal { sink: Sink::Mail(Some(mail)), .. } =
-                            std::mem::replace(&mut half.mode, Mode::Line)
+                        if let Mode::Literal {
+                            sink: Sink::Mail(Some(mail)),
+                            ..
+                        } = std::mem::replace(&mut half.mode, Mode::Line)
                         {
                             complete(mail, true, ctx);
                         }
@@ -286,24 +332,44 @@ impl ImapParser {
                     }
                     _ => false,
                 };
-                let sink = if mail { Sink::Mail(None) } else { Sink::Discard };
-                half.mode = Mode::Literal { remaining: n, untouched: true, sync, sink };
+                let sink = if mail {
+                    Sink::Mail(None)
+                } else {
+                    Sink::Discard
+                };
+                half.mode = Mode::Literal {
+                    remaining: n,
+                    untouched: true,
+                    sync,
+                    sink,
+                };
             }
         }
         status
     }
 
-    fn client_start(&mut self, seg: &[u8], ctx: &mut ParseCtx<'_, MailEvent>) -> Option<(Logical, Status)> {
+    fn client_start(
+        &mut self,
+        seg: &[u8],
+        ctx: &mut ParseCtx<'_, MailEvent>,
+    ) -> Option<(Logical, Status)> {
         if self.auth_tag.is_some() {
             return None; // SASL response: never parsed or logged
         }
         let (tag, rest) = verb_and_rest(seg);
         if tag.eq_ignore_ascii_case(b"DONE") && rest.is_empty() {
-            ctx.events.push(MailEvent::Command { verb: "DONE".into(), arg: None });
+            ctx.events.push(MailEvent::Command {
+                verb: "DONE".into(),
+                arg: None,
+            });
             return None;
         }
         let (cmd, args) = verb_and_rest(rest);
-        if !valid_tag(tag) || cmd.is_empty() || cmd.len() > 32 || !cmd.iter().all(u8::is_ascii_alphabetic) {
+        if !valid_tag(tag)
+            || cmd.is_empty()
+            || cmd.len() > 32
+            || !cmd.iter().all(u8::is_ascii_alphabetic)
+        {
             self.client.invalid += 1;
             anomaly(ctx, "invalid_command");
             if self.client.invalid > MAX_INVALID {
@@ -324,25 +390,53 @@ impl ImapParser {
                 self.starttls_tag = Some(tag.to_vec());
                 None
             }
+            b"COMPRESS" => {
+                self.compress_tag = Some(tag.to_vec());
+                Some(args)
+            }
             b"APPEND" => {
-                kind = Kind::Append { mailbox_seen: false };
+                kind = Kind::Append {
+                    mailbox_seen: false,
+                };
                 Some(args)
             }
             _ if args.is_empty() => None,
             _ => Some(args),
         };
-        ctx.events.push(MailEvent::Command { verb: text(&cmd, 32), arg: arg.map(|a| text(a, MAX_EVENT_TEXT)) });
-        Some((Logical { tag: tag.to_vec(), kind }, Status::Continue))
+        ctx.events.push(MailEvent::Command {
+            verb: text(&cmd, 32),
+            arg: arg.map(|a| text(a, MAX_EVENT_TEXT)),
+        });
+        Some((
+            Logical {
+                tag: tag.to_vec(),
+                kind,
+            },
+            Status::Continue,
+        ))
     }
 
-    fn server_start(&mut self, seg: &[u8], ctx: &mut ParseCtx<'_, MailEvent>) -> Option<(Logical, Status)> {
+    fn server_start(
+        &mut self,
+        seg: &[u8],
+        ctx: &mut ParseCtx<'_, MailEvent>,
+    ) -> Option<(Logical, Status)> {
         let (tag, rest) = verb_and_rest(seg);
         if tag == b"+" {
-            return Some((Logical { tag: tag.to_vec(), kind: Kind::Other }, Status::Continue));
+            return Some((
+                Logical {
+                    tag: tag.to_vec(),
+                    kind: Kind::Other,
+                },
+                Status::Continue,
+            ));
         }
         let (word, text_rest) = verb_and_rest(rest);
         let word_up = word.to_ascii_uppercase();
-        let is_status = matches!(word_up.as_slice(), b"OK" | b"NO" | b"BAD" | b"BYE" | b"PREAUTH");
+        let is_status = matches!(
+            word_up.as_slice(),
+            b"OK" | b"NO" | b"BAD" | b"BYE" | b"PREAUTH"
+        );
         if tag == b"*" {
             self.server.invalid = 0;
             let kind = match verb_and_rest(text_rest).0.to_ascii_uppercase().as_slice() {
@@ -350,9 +444,18 @@ impl ImapParser {
                 _ => Kind::Other,
             };
             if is_status {
-                ctx.events.push(MailEvent::Reply { code: text(&word_up, 8), text: text(text_rest, MAX_EVENT_TEXT) });
+                ctx.events.push(MailEvent::Reply {
+                    code: text(&word_up, 8),
+                    text: text(text_rest, MAX_EVENT_TEXT),
+                });
             }
-            return Some((Logical { tag: tag.to_vec(), kind }, Status::Continue));
+            return Some((
+                Logical {
+                    tag: tag.to_vec(),
+                    kind,
+                },
+                Status::Continue,
+            ));
         }
         if !valid_tag(tag) || !is_status {
             self.server.invalid += 1;
@@ -363,10 +466,23 @@ impl ImapParser {
             return None;
         }
         self.server.invalid = 0;
-        ctx.events.push(MailEvent::Reply { code: text(&word_up, 8), text: text(text_rest, MAX_EVENT_TEXT) });
+        ctx.events.push(MailEvent::Reply {
+            code: text(&word_up, 8),
+            text: text(text_rest, MAX_EVENT_TEXT),
+        });
         let mut status = Status::Continue;
         if self.auth_tag.as_deref() == Some(tag) {
             self.auth_tag = None;
+        }
+        if self.compress_tag.as_deref() == Some(tag) {
+            self.compress_tag = None;
+            if word_up == b"OK" {
+                // RFC 4978: everything after this is deflate data we do not
+                // inflate.
+                anomaly(ctx, "compressed_session");
+                self.stopped = true;
+                status = Status::Stop;
+            }
         }
         if self.starttls_tag.as_deref() == Some(tag) {
             self.starttls_tag = None;
@@ -375,13 +491,27 @@ impl ImapParser {
             }
         }
         // A refused synchronizing literal is never sent: stop waiting for it.
-        if let (Mode::Literal { untouched: true, sync: true, .. }, Some(l)) = (&self.client.mode, &self.client.logical) {
+        if let (
+            Mode::Literal {
+                untouched: true,
+                sync: true,
+                ..
+            },
+            Some(l),
+        ) = (&self.client.mode, &self.client.logical)
+        {
             if l.tag == tag {
                 self.client.mode = Mode::Line;
                 self.client.logical = None;
             }
         }
-        Some((Logical { tag: tag.to_vec(), kind: Kind::Other }, status))
+        Some((
+            Logical {
+                tag: tag.to_vec(),
+                kind: Kind::Other,
+            },
+            status,
+        ))
     }
 }
 
@@ -408,7 +538,13 @@ impl StreamParser for ImapParser {
         }
         anomaly(ctx, "gap");
         let half = self.half(dir);
-        if let Mode::Literal { remaining, untouched, sink, .. } = &mut half.mode {
+        if let Mode::Literal {
+            remaining,
+            untouched,
+            sink,
+            ..
+        } = &mut half.mode
+        {
             if len < *remaining {
                 // Still inside the literal: we know where it ends.
                 *remaining -= len;
@@ -450,20 +586,40 @@ pub fn probe(dir: Direction, data: &[u8]) -> Probe {
                     maybe = true;
                 }
             }
-            if maybe { Probe::NeedMore } else { Probe::NoMatch }
+            if maybe {
+                Probe::NeedMore
+            } else {
+                Probe::NoMatch
+            }
         }
         Direction::ToServer => {
             let Some(eol) = memchr::memchr(b'\n', data) else {
-                return if data.len() < 256 { Probe::NeedMore } else { Probe::NoMatch };
+                return if data.len() < 256 {
+                    Probe::NeedMore
+                } else {
+                    Probe::NoMatch
+                };
             };
             let line = data[..eol].strip_suffix(b"\r").unwrap_or(&data[..eol]);
             let (tag, rest) = verb_and_rest(line);
             let cmd = verb_and_rest(rest).0.to_ascii_uppercase();
             let known = matches!(
                 cmd.as_slice(),
-                b"CAPABILITY" | b"LOGIN" | b"AUTHENTICATE" | b"STARTTLS" | b"NOOP" | b"ID" | b"SELECT" | b"LOGOUT" | b"ENABLE"
+                b"CAPABILITY"
+                    | b"LOGIN"
+                    | b"AUTHENTICATE"
+                    | b"STARTTLS"
+                    | b"NOOP"
+                    | b"ID"
+                    | b"SELECT"
+                    | b"LOGOUT"
+                    | b"ENABLE"
             );
-            if valid_tag(tag) && known { Probe::Match } else { Probe::NoMatch }
+            if valid_tag(tag) && known {
+                Probe::Match
+            } else {
+                Probe::NoMatch
+            }
         }
     }
 }

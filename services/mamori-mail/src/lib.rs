@@ -29,3 +29,7 @@ pub use event::MailEvent;
 pub use imap::ImapParser;
 pub use pop3::Pop3Parser;
 pub use smtp::SmtpParser;
+
+pub use imap::probe as probe_imap;
+pub use pop3::probe as probe_pop3;
+pub use smtp::probe as probe_smtp;

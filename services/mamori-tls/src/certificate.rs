@@ -27,7 +27,8 @@ pub struct CertificateInfo {
 
 /// Decodes one DER certificate.
 pub fn parse_certificate(der: &[u8]) -> Result<CertificateInfo, TlsError> {
-    let (_, cert) = parse_x509_certificate(der).map_err(|_| TlsError::Malformed("certificate der"))?;
+    let (_, cert) =
+        parse_x509_certificate(der).map_err(|_| TlsError::Malformed("certificate der"))?;
     let validity = cert.validity();
     Ok(CertificateInfo {
         subject: cert.subject().to_string(),
@@ -65,7 +66,13 @@ fn suricata_time(t: &ASN1Time) -> String {
 fn hex_colon(bytes: &[u8], upper: bool) -> String {
     let parts: Vec<String> = bytes
         .iter()
-        .map(|b| if upper { format!("{b:02X}") } else { format!("{b:02x}") })
+        .map(|b| {
+            if upper {
+                format!("{b:02X}")
+            } else {
+                format!("{b:02x}")
+            }
+        })
         .collect();
     parts.join(":")
 }
@@ -82,7 +89,10 @@ mod tests {
         assert_eq!(c.subject, "C=US, O=Let's Encrypt, CN=R3");
         assert_eq!(c.issuer, "C=US, O=Let's Encrypt, CN=R3");
         assert_eq!(c.serial, "00:AB:12:CD");
-        assert_eq!(c.fingerprint, "b8:af:d1:4f:c9:bc:04:b4:c4:59:c8:b3:6e:8b:90:43:17:32:00:f8");
+        assert_eq!(
+            c.fingerprint,
+            "b8:af:d1:4f:c9:bc:04:b4:c4:59:c8:b3:6e:8b:90:43:17:32:00:f8"
+        );
         assert_eq!(c.not_before, "2026-11-26T08:56:04");
         assert_eq!(c.not_after, "2027-11-26T08:56:04");
     }

@@ -80,7 +80,10 @@ impl Default for TlsParser {
 impl TlsParser {
     pub fn new() -> TlsParser {
         TlsParser {
-            dirs: [DirState::new(Direction::ToServer), DirState::new(Direction::ToClient)],
+            dirs: [
+                DirState::new(Direction::ToServer),
+                DirState::new(Direction::ToClient),
+            ],
             session: TlsSession::default(),
         }
     }
@@ -132,7 +135,9 @@ impl TlsParser {
                 }
             };
             match (frag.content_type, state.phase) {
-                (ContentType::Handshake, Phase::Handshake) => self.handshake_fragment(dir, frag.data, events),
+                (ContentType::Handshake, Phase::Handshake) => {
+                    self.handshake_fragment(dir, frag.data, events)
+                }
                 (ContentType::ChangeCipherSpec | ContentType::ApplicationData, _) => {
                     if state.handshake.in_progress() {
                         events.push(anomaly("handshake_interrupted"));
@@ -149,7 +154,9 @@ impl TlsParser {
 
     fn handshake_fragment(&mut self, dir: Direction, data: &[u8], events: &mut Vec<TlsEvent>) {
         let idx = dir.index().min(1);
-        let Some(state) = self.dirs.get_mut(idx) else { return };
+        let Some(state) = self.dirs.get_mut(idx) else {
+            return;
+        };
         let session = &mut self.session;
         let mut now_encrypted = false;
         let fed = state.handshake.feed(data, |typ, body| {
@@ -245,7 +252,9 @@ impl StreamParser for TlsParser {
         let state = self.dir_mut(dir);
         if state.phase != Phase::Stopped && len > 0 {
             let in_handshake_record = state.records.in_body_of() == Some(ContentType::Handshake);
-            if state.handshake.in_progress() || (in_handshake_record && state.phase == Phase::Handshake) {
+            if state.handshake.in_progress()
+                || (in_handshake_record && state.phase == Phase::Handshake)
+            {
                 // A handshake message with a hole in it is useless: drop it.
                 state.stop();
                 ctx.events.push(anomaly("gap_in_handshake"));

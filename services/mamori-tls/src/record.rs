@@ -33,17 +33,17 @@ impl ContentType {
 /// Why the byte stream stopped looking like TLS records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RecordError {
-    InvalidType,
-    InvalidVersion,
-    InvalidLength,
+    Type,
+    Version,
+    Length,
 }
 
 impl RecordError {
     pub(crate) fn event(self) -> &'static str {
         match self {
-            RecordError::InvalidType => "invalid_record_type",
-            RecordError::InvalidVersion => "invalid_record_version",
-            RecordError::InvalidLength => "invalid_record_length",
+            RecordError::Type => "invalid_record_type",
+            RecordError::Version => "invalid_record_version",
+            RecordError::Length => "invalid_record_length",
         }
     }
 }
@@ -59,8 +59,14 @@ pub(crate) struct Fragment<'a> {
 
 #[derive(Clone, Copy, Debug)]
 enum State {
-    Header { buf: [u8; 5], have: usize },
-    Body { content_type: ContentType, remaining: usize },
+    Header {
+        buf: [u8; 5],
+        have: usize,
+    },
+    Body {
+        content_type: ContentType,
+        remaining: usize,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -73,7 +79,14 @@ pub(crate) struct RecordReader {
 
 impl RecordReader {
     pub(crate) fn new(allow_sslv2: bool) -> RecordReader {
-        RecordReader { state: State::Header { buf: [0; 5], have: 0 }, at_start: true, allow_sslv2 }
+        RecordReader {
+            state: State::Header {
+                buf: [0; 5],
+                have: 0,
+            },
+            at_start: true,
+            allow_sslv2,
+        }
     }
 
     /// Between records: no partial header and no partial body.
@@ -100,7 +113,10 @@ impl RecordReader {
                 true
             }
             State::Body { remaining, .. } if (len as u128) == (*remaining as u128) => {
-                self.state = State::Header { buf: [0; 5], have: 0 };
+                self.state = State::Header {
+                    buf: [0; 5],
+                    have: 0,
+                };
                 true
             }
             _ => false,
@@ -109,14 +125,21 @@ impl RecordReader {
 
     /// Takes bytes from the front of `data` and returns the next body
     /// fragment, or `None` once `data` is used up.
-    pub(crate) fn next<'a>(&mut self, data: &mut &'a [u8]) -> Result<Option<Fragment<'a>>, RecordError> {
+    pub(crate) fn next<'a>(
+        &mut self,
+        data: &mut &'a [u8],
+    ) -> Result<Option<Fragment<'a>>, RecordError> {
         loop {
             if data.is_empty() {
                 return Ok(None);
             }
             match &mut self.state {
                 State::Header { buf, have } => {
-                    if *have == 0 && self.at_start && self.allow_sslv2 && data.first().is_some_and(|b| b & 0x80 != 0) {
+                    if *have == 0
+                        && self.at_start
+                        && self.allow_sslv2
+                        && data.first().is_some_and(|b| b & 0x80 != 0)
+                    {
                         // SSLv2 record header: 2 bytes, 15-bit length.
                         let (hdr, rest) = data.split_at_checked(2).unwrap_or((&[], &[]));
                         let [b0, b1] = hdr else {
@@ -129,15 +152,23 @@ impl RecordReader {
                         let len = (usize::from(b0 & 0x7f) << 8) | usize::from(*b1);
                         *data = rest;
                         self.at_start = false;
-                        self.state = State::Body { content_type: ContentType::Sslv2Hello, remaining: len };
+                        self.state = State::Body {
+                            content_type: ContentType::Sslv2Hello,
+                            remaining: len,
+                        };
                         continue;
                     }
                     if *have == 1 && self.at_start && self.allow_sslv2 && buf[0] & 0x80 != 0 {
-                        let Some((&b1, rest)) = data.split_first() else { return Ok(None) };
+                        let Some((&b1, rest)) = data.split_first() else {
+                            return Ok(None);
+                        };
                         let len = (usize::from(buf[0] & 0x7f) << 8) | usize::from(b1);
                         *data = rest;
                         self.at_start = false;
-                        self.state = State::Body { content_type: ContentType::Sslv2Hello, remaining: len };
+                        self.state = State::Body {
+                            content_type: ContentType::Sslv2Hello,
+                            remaining: len,
+                        };
                         continue;
                     }
                     let want = 5usize.saturating_sub(*have);
@@ -153,21 +184,30 @@ impl RecordReader {
                     }
                     let hdr = *buf;
                     self.at_start = false;
-                    let content_type = ContentType::from_byte(hdr[0]).ok_or(RecordError::InvalidType)?;
+                    let content_type = ContentType::from_byte(hdr[0]).ok_or(RecordError::Type)?;
                     if hdr[1] != 3 || hdr[2] > 4 {
-                        return Err(RecordError::InvalidVersion);
+                        return Err(RecordError::Version);
                     }
                     let len = usize::from(u16::from_be_bytes([hdr[3], hdr[4]]));
                     if len > MAX_RECORD_LEN {
-                        return Err(RecordError::InvalidLength);
+                        return Err(RecordError::Length);
                     }
                     self.state = if len == 0 {
-                        State::Header { buf: [0; 5], have: 0 }
+                        State::Header {
+                            buf: [0; 5],
+                            have: 0,
+                        }
                     } else {
-                        State::Body { content_type, remaining: len }
+                        State::Body {
+                            content_type,
+                            remaining: len,
+                        }
                     };
                 }
-                State::Body { content_type, remaining } => {
+                State::Body {
+                    content_type,
+                    remaining,
+                } => {
                     let content_type = *content_type;
                     let take = (*remaining).min(data.len());
                     let (body, rest) = data.split_at(take);
@@ -175,9 +215,16 @@ impl RecordReader {
                     *data = rest;
                     let ends_record = *remaining == 0;
                     if ends_record {
-                        self.state = State::Header { buf: [0; 5], have: 0 };
+                        self.state = State::Header {
+                            buf: [0; 5],
+                            have: 0,
+                        };
                     }
-                    return Ok(Some(Fragment { content_type, data: body, ends_record }));
+                    return Ok(Some(Fragment {
+                        content_type,
+                        data: body,
+                        ends_record,
+                    }));
                 }
             }
         }
@@ -188,7 +235,10 @@ impl RecordReader {
 mod tests {
     use super::*;
 
-    fn collect(reader: &mut RecordReader, mut data: &[u8]) -> Result<Vec<(ContentType, Vec<u8>, bool)>, RecordError> {
+    fn collect(
+        reader: &mut RecordReader,
+        mut data: &[u8],
+    ) -> Result<Vec<(ContentType, Vec<u8>, bool)>, RecordError> {
         let mut out = Vec::new();
         while let Some(f) = reader.next(&mut data)? {
             out.push((f.content_type, f.data.to_vec(), f.ends_record));
@@ -231,11 +281,20 @@ mod tests {
     #[test]
     fn rejects_bad_headers() {
         let mut r = RecordReader::new(false);
-        assert_eq!(collect(&mut r, &[0x19, 3, 3, 0, 1, 0]), Err(RecordError::InvalidType));
+        assert_eq!(
+            collect(&mut r, &[0x19, 3, 3, 0, 1, 0]),
+            Err(RecordError::Type)
+        );
         let mut r = RecordReader::new(false);
-        assert_eq!(collect(&mut r, &[0x16, 2, 0, 0, 1, 0]), Err(RecordError::InvalidVersion));
+        assert_eq!(
+            collect(&mut r, &[0x16, 2, 0, 0, 1, 0]),
+            Err(RecordError::Version)
+        );
         let mut r = RecordReader::new(false);
-        assert_eq!(collect(&mut r, &[0x16, 3, 3, 0xff, 0xff]), Err(RecordError::InvalidLength));
+        assert_eq!(
+            collect(&mut r, &[0x16, 3, 3, 0xff, 0xff]),
+            Err(RecordError::Length)
+        );
     }
 
     #[test]
@@ -249,13 +308,21 @@ mod tests {
         // Split right after the first byte.
         let mut r = RecordReader::new(true);
         assert!(collect(&mut r, &[0x80]).expect("valid").is_empty());
-        assert_eq!(collect(&mut r, &[0x02, 1, 3]).expect("valid"), vec![(ContentType::Sslv2Hello, vec![1, 3], true)]);
+        assert_eq!(
+            collect(&mut r, &[0x02, 1, 3]).expect("valid"),
+            vec![(ContentType::Sslv2Hello, vec![1, 3], true)]
+        );
     }
 
     #[test]
     fn gaps_inside_a_body_keep_framing() {
         let mut r = RecordReader::new(false);
-        assert_eq!(collect(&mut r, &[0x17, 3, 3, 0, 10, 1]).expect("valid").len(), 1);
+        assert_eq!(
+            collect(&mut r, &[0x17, 3, 3, 0, 10, 1])
+                .expect("valid")
+                .len(),
+            1
+        );
         assert_eq!(r.in_body_of(), Some(ContentType::ApplicationData));
         assert!(r.skip_gap(4));
         assert!(r.skip_gap(5));

@@ -70,7 +70,10 @@ impl TlsSession {
     pub fn session_resumed(&self) -> bool {
         match (&self.client_hello, &self.server_hello) {
             (Some(ch), Some(sh)) => {
-                !sh.is_tls13() && !ch.session_id.is_empty() && ch.session_id == sh.session_id && self.certificates.is_empty()
+                !sh.is_tls13()
+                    && !ch.session_id.is_empty()
+                    && ch.session_id == sh.session_id
+                    && self.certificates.is_empty()
             }
             _ => false,
         }

@@ -49,7 +49,8 @@ pub fn run_case(case: &Case, scope: Scope) -> CaseOutcome {
     if filters.is_empty() {
         return CaseOutcome::Skip { why: "no checks in scope".into() };
     }
-    let opts = ReplayOptions::default();
+    let mut opts = ReplayOptions::default();
+    apply_args(&case.args, &mut opts);
     let records = match replay_records(&case.pcap, &opts) {
         Ok((recs, _)) => recs,
         Err(e) => return CaseOutcome::Error { why: e.to_string() },
@@ -72,5 +73,21 @@ pub fn run_case(case: &Case, scope: Scope) -> CaseOutcome {
         CaseOutcome::Pass { checks: filters.len() }
     } else {
         CaseOutcome::Fail { failures }
+    }
+}
+
+/// Map the Suricata `--set` options of a case that have an engine
+/// equivalent; others are ignored.
+fn apply_args(args: &[String], opts: &mut ReplayOptions) {
+    let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+    for pair in words.windows(2) {
+        if pair[0] != "--set" {
+            continue;
+        }
+        if let Some((key, value)) = pair[1].split_once('=') {
+            if key == "vlan.use-for-tracking" {
+                opts.engine.vlan_tracking = value != "false";
+            }
+        }
     }
 }

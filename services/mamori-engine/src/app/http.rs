@@ -64,8 +64,8 @@ impl AppSession for HttpSession {
         self.drain(out);
     }
 
-    fn tx_object(&self, tx_id: u64) -> Option<(&'static str, serde_json::Value)> {
-        self.parser.tx(tx_id).map(|tx| ("http", to_value(&tx.eve())))
+    fn tx_objects(&self, tx_id: u64) -> Vec<(&'static str, serde_json::Value)> {
+        self.parser.tx(tx_id).map(|tx| ("http", to_value(&tx.eve()))).into_iter().collect()
     }
 
     fn flush(&mut self, out: &mut AppOut) {

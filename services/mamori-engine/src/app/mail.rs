@@ -1,7 +1,8 @@
 use mamori_applayer::{AppProto, Direction, FileSink, ParseCtx, Status, StreamParser};
-use mamori_mail::{ImapParser, MailEvent, Pop3Parser, SmtpParser};
+use mamori_mail::{ImapParser, MailEvent, MailRecord, Pop3Parser, SmtpParser};
+use serde_json::Value;
 
-use super::{AppOut, AppSession};
+use super::{to_value, AppOut, AppRecord, AppSession};
 
 enum Parser {
     Smtp(SmtpParser),
@@ -46,10 +47,8 @@ impl MailSession {
         let et = self.event_type();
         for ev in std::mem::take(&mut self.events) {
             match ev {
-                MailEvent::MailComplete { tx_id } => {
-                    if let Some(obj) = self.tx_object(tx_id) {
-                        out.record(et, Some(tx_id), None, obj.1);
-                    }
+                MailEvent::MailComplete { tx_id, record } => {
+                    out.records.push(AppRecord { event_type: et, tx_id: Some(tx_id), dir: None, objects: objects(&record) });
                 }
                 MailEvent::Anomaly(a) => out.anomalies.push(a),
                 _ => {}
@@ -83,9 +82,17 @@ impl AppSession for MailSession {
         self.with(|p, events| p.close(dir, &mut ParseCtx { events, files }));
         self.drain(out);
     }
+}
 
-    fn tx_object(&self, tx_id: u64) -> Option<(&'static str, serde_json::Value)> {
-        let _ = tx_id;
-        None
+/// Suricata's `smtp` event carries the envelope (`smtp`) and the message
+/// (`email`); POP3 and IMAP events carry the message only.
+fn objects(r: &MailRecord) -> Vec<(&'static str, Value)> {
+    let mut v = Vec::new();
+    if let Some(s) = &r.smtp {
+        v.push(("smtp", to_value(s)));
     }
+    if let Some(e) = &r.email {
+        v.push(("email", to_value(e)));
+    }
+    v
 }

@@ -19,7 +19,8 @@ pub(crate) struct AppRecord {
     /// Which way to print the tuple: `Some(ToServer)` prints client to
     /// server, `Some(ToClient)` server to client, `None` the flow's direction.
     pub dir: Option<Direction>,
-    pub object: Value,
+    /// Objects in output order, e.g. `[("smtp", ..), ("email", ..)]`.
+    pub objects: Vec<(&'static str, Value)>,
 }
 
 #[derive(Default)]
@@ -29,8 +30,9 @@ pub(crate) struct AppOut {
 }
 
 impl AppOut {
+    /// A record with one object named like the event type.
     pub fn record(&mut self, event_type: &'static str, tx_id: Option<u64>, dir: Option<Direction>, object: Value) {
-        self.records.push(AppRecord { event_type, tx_id, dir, object });
+        self.records.push(AppRecord { event_type, tx_id, dir, objects: vec![(event_type, object)] });
     }
 }
 
@@ -40,9 +42,9 @@ pub(crate) trait AppSession {
     fn input(&mut self, dir: Direction, data: &[u8], files: &mut dyn FileSink, out: &mut AppOut) -> Status;
     fn gap(&mut self, dir: Direction, len: u64, files: &mut dyn FileSink, out: &mut AppOut) -> Status;
     fn close(&mut self, dir: Direction, files: &mut dyn FileSink, out: &mut AppOut);
-    /// The transaction's object (`("http", {...})`) for a `fileinfo` event.
-    fn tx_object(&self, _tx_id: u64) -> Option<(&'static str, Value)> {
-        None
+    /// The transaction's objects (`[("http", {...})]`) for a `fileinfo` event.
+    fn tx_objects(&self, _tx_id: u64) -> Vec<(&'static str, Value)> {
+        Vec::new()
     }
     /// The flow ends: log what was seen but not logged yet.
     fn flush(&mut self, _out: &mut AppOut) {}

@@ -5,11 +5,16 @@ use super::{to_value, AppOut};
 
 /// Logs one `quic` event per flow, when the client's Initial yields its
 /// ClientHello.
-#[derive(Default)]
 pub(crate) struct QuicSession {
     flow: QuicFlow,
     events: Vec<QuicEvent>,
     logged: bool,
+}
+
+impl Default for QuicSession {
+    fn default() -> Self {
+        QuicSession { flow: QuicFlow::new(), events: Vec::new(), logged: false }
+    }
 }
 
 impl QuicSession {
@@ -18,8 +23,10 @@ impl QuicSession {
         for ev in self.events.drain(..) {
             match ev {
                 QuicEvent::ClientHello { .. } if !self.logged => {
-                    self.logged = true;
-                    out.record("quic", Some(0), Some(Direction::ToServer), to_value(&self.flow.eve()));
+                    if let Some(eve) = self.flow.eve() {
+                        self.logged = true;
+                        out.record("quic", Some(0), Some(Direction::ToServer), to_value(&eve));
+                    }
                 }
                 QuicEvent::Anomaly(a) => out.anomalies.push(a),
                 _ => {}

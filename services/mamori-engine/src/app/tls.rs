@@ -53,8 +53,8 @@ impl AppSession for TlsSession {
         self.drain(out);
     }
 
-    fn tx_object(&self, _tx_id: u64) -> Option<(&'static str, serde_json::Value)> {
-        Some(("tls", to_value(&self.parser.eve())))
+    fn tx_objects(&self, _tx_id: u64) -> Vec<(&'static str, serde_json::Value)> {
+        vec![("tls", to_value(&self.parser.eve()))]
     }
 
     fn flush(&mut self, out: &mut AppOut) {

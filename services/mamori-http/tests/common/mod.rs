@@ -49,7 +49,12 @@ fn be16(b: &[u8], at: usize) -> Option<u16> {
 }
 
 fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes([*b.get(at)?, *b.get(at + 1)?, *b.get(at + 2)?, *b.get(at + 3)?]))
+    Some(u32::from_be_bytes([
+        *b.get(at)?,
+        *b.get(at + 1)?,
+        *b.get(at + 2)?,
+        *b.get(at + 3)?,
+    ]))
 }
 
 fn parse_ip(ip: &[u8]) -> Option<Seg> {
@@ -154,11 +159,7 @@ impl Side {
         // Drain buffered segments that now fit.
         loop {
             let next = self.next.unwrap_or(0);
-            let Some((&s, _)) = self
-                .pending
-                .iter()
-                .find(|(&s, _)| rel(s, next) <= 0)
-            else {
+            let Some((&s, _)) = self.pending.iter().find(|(&s, _)| rel(s, next) <= 0) else {
                 break;
             };
             let p = self.pending.remove(&s).unwrap_or_default();
@@ -209,10 +210,19 @@ pub fn read_flows(path: &Path) -> Vec<Flow> {
             .map(|s| s.src.clone())
             .or_else(|| {
                 segs.iter()
-                    .find(|s| !s.payload.is_empty() && probe(Direction::ToServer, &s.payload) == Probe::Match)
+                    .find(|s| {
+                        !s.payload.is_empty()
+                            && probe(Direction::ToServer, &s.payload) == Probe::Match
+                    })
                     .map(|s| s.src.clone())
             })
-            .unwrap_or_else(|| if key.0 .1 > key.1 .1 { key.0.clone() } else { key.1.clone() });
+            .unwrap_or_else(|| {
+                if key.0 .1 > key.1 .1 {
+                    key.0.clone()
+                } else {
+                    key.1.clone()
+                }
+            });
         let mut sides = [Side::default(), Side::default()];
         let mut events = Vec::new();
         for s in segs {

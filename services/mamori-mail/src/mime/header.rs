@@ -99,7 +99,9 @@ impl HeaderBlock {
             self.issues.invalid_line = true;
             return;
         };
-        let Some(field) = Field::from_name(line[..colon].trim_ascii()) else { return };
+        let Some(field) = Field::from_name(line[..colon].trim_ascii()) else {
+            return;
+        };
         if self.kept.iter().filter(|(f, _)| *f == field).count() >= MAX_REPEATS {
             return;
         }
@@ -109,7 +111,9 @@ impl HeaderBlock {
     }
 
     fn append(&mut self, bytes: &[u8]) {
-        let Some((_, value)) = self.current.and_then(|i| self.kept.get_mut(i)) else { return };
+        let Some((_, value)) = self.current.and_then(|i| self.kept.get_mut(i)) else {
+            return;
+        };
         let room = MAX_VALUE.saturating_sub(value.len());
         if bytes.len() > room {
             self.issues.value_too_long = true;
@@ -119,12 +123,18 @@ impl HeaderBlock {
 
     /// The first value of `field`, trimmed.
     pub fn get(&self, field: Field) -> Option<&[u8]> {
-        self.kept.iter().find(|(f, _)| *f == field).map(|(_, v)| v.trim_ascii())
+        self.kept
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, v)| v.trim_ascii())
     }
 
     /// Every value of `field`, trimmed.
     pub fn all(&self, field: Field) -> impl Iterator<Item = &[u8]> {
-        self.kept.iter().filter(move |(f, _)| *f == field).map(|(_, v)| v.trim_ascii())
+        self.kept
+            .iter()
+            .filter(move |(f, _)| *f == field)
+            .map(|(_, v)| v.trim_ascii())
     }
 }
 
@@ -151,7 +161,10 @@ mod tests {
         ]);
         assert_eq!(steps.last(), Some(&Step::End));
         assert_eq!(h.get(Field::Subject).unwrap(), b"hello\t world");
-        assert_eq!(h.get(Field::ContentType).unwrap(), b"text/plain; charset=utf-8");
+        assert_eq!(
+            h.get(Field::ContentType).unwrap(),
+            b"text/plain; charset=utf-8"
+        );
         assert_eq!(h.issues, Issues::default());
     }
 
@@ -159,7 +172,10 @@ mod tests {
     fn invalid_lines_and_repeats() {
         let (h, _) = block(&[b"no colon here\n", b"To: a@x\n", b"To: b@x\n"]);
         assert!(h.issues.invalid_line);
-        assert_eq!(h.all(Field::To).collect::<Vec<_>>(), vec![&b"a@x"[..], &b"b@x"[..]]);
+        assert_eq!(
+            h.all(Field::To).collect::<Vec<_>>(),
+            vec![&b"a@x"[..], &b"b@x"[..]]
+        );
     }
 
     #[test]

@@ -57,7 +57,9 @@ fn split_params(s: &[u8]) -> Vec<&[u8]> {
 
 fn unquote(v: &[u8]) -> Vec<u8> {
     let v = trim(v);
-    let Some(inner) = v.strip_prefix(b"\"") else { return v.to_vec() };
+    let Some(inner) = v.strip_prefix(b"\"") else {
+        return v.to_vec();
+    };
     let mut out = Vec::with_capacity(inner.len());
     let mut escaped = false;
     for &b in inner {
@@ -109,18 +111,26 @@ impl StructuredValue {
         let value = trim(pieces.next().unwrap_or_default()).to_ascii_lowercase();
         let mut params = Vec::new();
         for p in pieces.take(MAX_PARAMS) {
-            let Some(eq) = p.iter().position(|&b| b == b'=') else { continue };
+            let Some(eq) = p.iter().position(|&b| b == b'=') else {
+                continue;
+            };
             let name = trim(&p[..eq]).to_ascii_lowercase();
             if name.is_empty() {
                 continue;
             }
-            params.push(Param { name, value: unquote(&p[eq + 1..]) });
+            params.push(Param {
+                name,
+                value: unquote(&p[eq + 1..]),
+            });
         }
         StructuredValue { value, params }
     }
 
     fn raw(&self, name: &[u8]) -> Option<&[u8]> {
-        self.params.iter().find(|p| p.name == name).map(|p| p.value.as_slice())
+        self.params
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.value.as_slice())
     }
 
     /// A parameter's bytes exactly as given (unquoted), for values such as
@@ -149,7 +159,9 @@ impl StructuredValue {
     fn continued(&self, name: &[u8]) -> Option<String> {
         let mut segs: Vec<(u32, bool, &[u8])> = Vec::new();
         for p in &self.params {
-            let Some(rest) = p.name.strip_prefix(name).and_then(|r| r.strip_prefix(b"*")) else { continue };
+            let Some(rest) = p.name.strip_prefix(name).and_then(|r| r.strip_prefix(b"*")) else {
+                continue;
+            };
             let (digits, encoded) = match rest.strip_suffix(b"*") {
                 Some(d) => (d, true),
                 None => (rest, false),
@@ -157,7 +169,9 @@ impl StructuredValue {
             if digits.is_empty() || digits.len() > 3 || !digits.iter().all(u8::is_ascii_digit) {
                 continue;
             }
-            let idx = digits.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+            let idx = digits
+                .iter()
+                .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
             if segs.len() < MAX_SEGMENTS {
                 segs.push((idx, encoded, &p.value));
             }
@@ -220,16 +234,20 @@ mod tests {
 
     #[test]
     fn rfc2231_plain_continuations() {
-        let v = StructuredValue::parse(b"attachment; filename*0=\"long_\"; filename*1=\"name.doc\"");
+        let v =
+            StructuredValue::parse(b"attachment; filename*0=\"long_\"; filename*1=\"name.doc\"");
         assert_eq!(v.param("filename").unwrap(), "long_name.doc");
     }
 
     #[test]
     fn rfc2047_in_quoted_filename() {
         // Outlook / many Japanese mailers: encoded-word inside quotes.
-        let v = StructuredValue::parse(b"application/pdf; name=\"=?ISO-2022-JP?B?GyRCMnE1RBsoQg==?=.pdf\"");
+        let v = StructuredValue::parse(
+            b"application/pdf; name=\"=?ISO-2022-JP?B?GyRCMnE1RBsoQg==?=.pdf\"",
+        );
         assert_eq!(v.param("name").unwrap(), "会議.pdf");
-        let v = StructuredValue::parse(b"attachment; filename=\"=?Shift_JIS?B?k/qWe4zqLnR4dA==?=\"");
+        let v =
+            StructuredValue::parse(b"attachment; filename=\"=?Shift_JIS?B?k/qWe4zqLnR4dA==?=\"");
         assert_eq!(v.param("filename").unwrap(), "日本語.txt");
     }
 

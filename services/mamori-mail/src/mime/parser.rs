@@ -18,7 +18,7 @@ use super::decode::Decoder;
 use super::header::{Field, HeaderBlock, Step};
 use super::lines::{split_eol, LineSplitter};
 use super::params::StructuredValue;
-use super::summary::MailSummary;
+use super::summary::{truncate_utf8, MailSummary, MAX_NAME};
 
 /// Most nested multiparts plus message/rfc822 levels.
 pub const MAX_DEPTH: usize = 16;
@@ -41,7 +41,10 @@ struct Leaf {
 
 #[derive(Debug)]
 enum State {
-    Headers { block: HeaderBlock, main: bool },
+    Headers {
+        block: HeaderBlock,
+        main: bool,
+    },
     /// Bytes we do not keep: preambles, epilogues, text bodies.
     Skip,
     Attachment(Leaf),
@@ -102,7 +105,10 @@ impl MimeParser {
                 tx_id,
                 frames: Vec::new(),
                 rfc822_depth: 0,
-                state: State::Headers { block: HeaderBlock::default(), main: true },
+                state: State::Headers {
+                    block: HeaderBlock::default(),
+                    main: true,
+                },
                 held: HeldEol::default(),
                 summary: MailSummary::default(),
                 anomalies: AnomalySet::default(),
@@ -119,7 +125,9 @@ impl MimeParser {
             return;
         }
         let core = &mut self.core;
-        self.lines.feed(data, &mut |seg, starts, ends| core.segment(seg, starts, ends, files));
+        self.lines.feed(data, &mut |seg, starts, ends| {
+            core.segment(seg, starts, ends, files)
+        });
     }
 
     /// Ends the message. `complete` says whether all of it was seen; when
@@ -130,7 +138,8 @@ impl MimeParser {
         }
         self.finished = true;
         let core = &mut self.core;
-        self.lines.finish(&mut |seg, starts, ends| core.segment(seg, starts, ends, files));
+        self.lines
+            .finish(&mut |seg, starts, ends| core.segment(seg, starts, ends, files));
         if let State::Headers { block, main: true } = &core.state {
             core.summary.fill_from_headers(block);
             core.main_done = true;
@@ -165,7 +174,10 @@ impl MimeParser {
 
 /// Textual parts are read, not extracted.
 fn is_textual(ctype: &[u8]) -> bool {
-    ctype.is_empty() || ctype.starts_with(b"text/") || ctype.starts_with(b"message/") || ctype.starts_with(b"multipart/")
+    ctype.is_empty()
+        || ctype.starts_with(b"text/")
+        || ctype.starts_with(b"message/")
+        || ctype.starts_with(b"multipart/")
 }
 
 impl Core {
@@ -212,12 +224,17 @@ impl Core {
         }
         let line = split_eol(line).0;
         let line = line.strip_prefix(b"--")?;
-        let end = line.iter().rposition(|b| !matches!(b, b' ' | b'\t')).map_or(0, |p| p + 1);
+        let end = line
+            .iter()
+            .rposition(|b| !matches!(b, b' ' | b'\t'))
+            .map_or(0, |p| p + 1);
         let line = &line[..end];
-        self.frames.iter().enumerate().rev().find_map(|(i, f)| match line.strip_prefix(f.boundary.as_slice())? {
-            b"" => Some((i, false)),
-            b"--" => Some((i, true)),
-            _ => None,
+        self.frames.iter().enumerate().rev().find_map(|(i, f)| {
+            match line.strip_prefix(f.boundary.as_slice())? {
+                b"" => Some((i, false)),
+                b"--" => Some((i, true)),
+                _ => None,
+            }
         })
     }
 
@@ -240,7 +257,10 @@ impl Core {
             self.frames.truncate(index);
             self.state = State::Skip;
         } else {
-            self.state = State::Headers { block: HeaderBlock::default(), main: false };
+            self.state = State::Headers {
+                block: HeaderBlock::default(),
+                main: false,
+            };
         }
     }
 
@@ -260,13 +280,22 @@ impl Core {
                     self.anomalies.raise(MimeAnomaly::InvalidBase64);
                 }
             }
-            files.close(file, if complete { FileEnd::Closed } else { FileEnd::Truncated });
+            files.close(
+                file,
+                if complete {
+                    FileEnd::Closed
+                } else {
+                    FileEnd::Truncated
+                },
+            );
         }
         self.state = State::Skip;
     }
 
     fn end_headers(&mut self, files: &mut dyn FileSink) {
-        let State::Headers { block, main } = std::mem::replace(&mut self.state, State::Skip) else { return };
+        let State::Headers { block, main } = std::mem::replace(&mut self.state, State::Skip) else {
+            return;
+        };
         if block.issues.invalid_line {
             self.anomalies.raise(MimeAnomaly::InvalidHeader);
         }
@@ -281,32 +310,42 @@ impl Core {
             self.main_done = true;
         }
         let ctype = StructuredValue::parse(block.get(Field::ContentType).unwrap_or(b"text/plain"));
-        let cte = block.get(Field::ContentTransferEncoding).unwrap_or_default().to_ascii_lowercase();
+        let cte = block
+            .get(Field::ContentTransferEncoding)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
 
         if ctype.value.starts_with(b"multipart/") {
             self.begin_multipart(&ctype);
             return;
         }
-        if ctype.value == b"message/rfc822" && !matches!(cte.as_slice(), b"base64" | b"quoted-printable") {
+        if ctype.value == b"message/rfc822"
+            && !matches!(cte.as_slice(), b"base64" | b"quoted-printable")
+        {
             if self.nesting() >= MAX_DEPTH {
                 self.anomalies.raise(MimeAnomaly::NestingTooDeep);
                 return;
             }
             self.rfc822_depth += 1;
-            self.state = State::Headers { block: HeaderBlock::default(), main: false };
+            self.state = State::Headers {
+                block: HeaderBlock::default(),
+                main: false,
+            };
             return;
         }
 
-        let disposition = StructuredValue::parse(block.get(Field::ContentDisposition).unwrap_or_default());
+        let disposition =
+            StructuredValue::parse(block.get(Field::ContentDisposition).unwrap_or_default());
         let filename = disposition
             .param("filename")
             .or_else(|| ctype.param("name"))
             .filter(|n| !n.is_empty());
-        let attachment = filename.is_some() || disposition.value == b"attachment" || !is_textual(&ctype.value);
+        let attachment =
+            filename.is_some() || disposition.value == b"attachment" || !is_textual(&ctype.value);
         if !attachment {
             return;
         }
-        let name = filename.unwrap_or_default();
+        let name = truncate_utf8(filename.unwrap_or_default(), MAX_NAME);
         if !name.is_empty() && !self.summary.add_attachment(&name) {
             self.anomalies.raise(MimeAnomaly::TooManyAttachments);
         }
@@ -317,7 +356,10 @@ impl Core {
             content_type: Some(ctype.value.clone()).filter(|c| !c.is_empty()),
         };
         let file = files.open(self.dir, meta);
-        self.state = State::Attachment(Leaf { file, decoder: Decoder::for_encoding(cte.trim_ascii()) });
+        self.state = State::Attachment(Leaf {
+            file,
+            decoder: Decoder::for_encoding(cte.trim_ascii()),
+        });
     }
 
     fn begin_multipart(&mut self, ctype: &StructuredValue) {
@@ -333,7 +375,10 @@ impl Core {
             self.anomalies.raise(MimeAnomaly::NestingTooDeep);
             return;
         }
-        self.frames.push(Frame { boundary: boundary.to_vec(), rfc822_depth: self.rfc822_depth });
+        self.frames.push(Frame {
+            boundary: boundary.to_vec(),
+            rfc822_depth: self.rfc822_depth,
+        });
         // Preamble until the first boundary.
         self.state = State::Skip;
     }

@@ -5,6 +5,20 @@ use super::header::{Field, HeaderBlock};
 
 /// Most addresses kept per list (To, Cc) and attachment names per mail.
 pub const MAX_LIST: usize = 256;
+/// Longest attachment name kept, in bytes of UTF-8.
+pub const MAX_NAME: usize = 1024;
+
+/// Cuts `s` to at most `max` bytes on a character boundary.
+pub fn truncate_utf8(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MailSummary {
@@ -91,10 +105,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn names_are_cut_on_char_boundaries() {
+        assert_eq!(truncate_utf8("日本語".to_owned(), 7), "日本");
+        assert_eq!(truncate_utf8("abc".to_owned(), 7), "abc");
+    }
+
+    #[test]
     fn address_lists() {
         assert_eq!(
             split_addresses(b"\"Doe, John\" <j@x.org>, a@b.c ,(c, d) e@f.g,, <h,i@j>"),
-            vec![&b"\"Doe, John\" <j@x.org>"[..], b"a@b.c", b"(c, d) e@f.g", b"<h,i@j>"]
+            vec![
+                &b"\"Doe, John\" <j@x.org>"[..],
+                b"a@b.c",
+                b"(c, d) e@f.g",
+                b"<h,i@j>"
+            ]
         );
         assert!(split_addresses(b"  ").is_empty());
     }

@@ -41,18 +41,25 @@ pub struct Segment {
 /// Every TCP/UDP packet of a capture, in capture order.
 pub fn read_capture(path: &Path) -> Vec<Segment> {
     let mut out = Vec::new();
-    let Ok(bytes) = std::fs::read(path) else { return out };
+    let Ok(bytes) = std::fs::read(path) else {
+        return out;
+    };
     let is_ng = bytes.get(..4) == Some(&[0x0a, 0x0d, 0x0d, 0x0a]);
     let file = BufReader::new(File::open(path).expect("capture opens"));
     if is_ng {
-        let Ok(mut r) = PcapNgReader::new(file) else { return out };
+        let Ok(mut r) = PcapNgReader::new(file) else {
+            return out;
+        };
         let mut links: Vec<DataLink> = Vec::new();
         while let Some(block) = r.next_block() {
             let Ok(block) = block else { break };
             match block {
                 Block::InterfaceDescription(idb) => links.push(idb.linktype),
                 Block::EnhancedPacket(epb) => {
-                    let link = links.get(epb.interface_id as usize).copied().unwrap_or(DataLink::ETHERNET);
+                    let link = links
+                        .get(epb.interface_id as usize)
+                        .copied()
+                        .unwrap_or(DataLink::ETHERNET);
                     decode_link(link, &epb.data, &mut out);
                 }
                 Block::SimplePacket(spb) => {
@@ -63,7 +70,9 @@ pub fn read_capture(path: &Path) -> Vec<Segment> {
             }
         }
     } else {
-        let Ok(mut r) = PcapReader::new(file) else { return out };
+        let Ok(mut r) = PcapReader::new(file) else {
+            return out;
+        };
         let link = r.header().datalink;
         while let Some(pkt) = r.next_packet() {
             let Ok(pkt) = pkt else { break };
@@ -78,7 +87,9 @@ fn decode_link(link: DataLink, d: &[u8], out: &mut Vec<Segment>) {
         DataLink::ETHERNET => {
             let mut off = 12;
             loop {
-                let Some(et) = d.get(off..off + 2) else { return };
+                let Some(et) = d.get(off..off + 2) else {
+                    return;
+                };
                 let et = u16::from_be_bytes([et[0], et[1]]);
                 match et {
                     0x8100 | 0x88a8 | 0x9100 => off += 4,
@@ -88,12 +99,20 @@ fn decode_link(link: DataLink, d: &[u8], out: &mut Vec<Segment>) {
         }
         DataLink::LINUX_SLL => {
             if let Some(et) = d.get(14..16) {
-                decode_ethertype(u16::from_be_bytes([et[0], et[1]]), d.get(16..).unwrap_or_default(), out)
+                decode_ethertype(
+                    u16::from_be_bytes([et[0], et[1]]),
+                    d.get(16..).unwrap_or_default(),
+                    out,
+                )
             }
         }
         DataLink::LINUX_SLL2 => {
             if let Some(et) = d.get(0..2) {
-                decode_ethertype(u16::from_be_bytes([et[0], et[1]]), d.get(20..).unwrap_or_default(), out)
+                decode_ethertype(
+                    u16::from_be_bytes([et[0], et[1]]),
+                    d.get(20..).unwrap_or_default(),
+                    out,
+                )
             }
         }
         DataLink::RAW | DataLink::IPV4 | DataLink::IPV6 => decode_ip(d, out),
@@ -128,13 +147,19 @@ fn decode_ip(d: &[u8], out: &mut Vec<Segment>) {
             let Some(h) = d.get(..40) else { return };
             let plen = usize::from(u16::from_be_bytes([h[4], h[5]]));
             let mut next = h[6];
-            let src = IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(&h[8..24]).expect("16 bytes")));
-            let dst = IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(&h[24..40]).expect("16 bytes")));
+            let src = IpAddr::V6(Ipv6Addr::from(
+                <[u8; 16]>::try_from(&h[8..24]).expect("16 bytes"),
+            ));
+            let dst = IpAddr::V6(Ipv6Addr::from(
+                <[u8; 16]>::try_from(&h[24..40]).expect("16 bytes"),
+            ));
             let end = (40 + plen).min(d.len());
             let mut off = 40;
             // Hop-by-hop, routing, destination options.
             while matches!(next, 0 | 43 | 60) {
-                let Some(ext) = d.get(off..off + 2) else { return };
+                let Some(ext) = d.get(off..off + 2) else {
+                    return;
+                };
                 next = ext[0];
                 off += (usize::from(ext[1]) + 1) * 8;
             }
@@ -204,7 +229,11 @@ pub fn group_flows(segments: Vec<Segment>) -> Vec<Flow> {
     for s in segments {
         let key = FlowKey::new(s.l4, s.src, s.dst);
         let i = *index.entry(key.clone()).or_insert_with(|| {
-            flows.push(Flow { key, first_sender: s.src, packets: Vec::new() });
+            flows.push(Flow {
+                key,
+                first_sender: s.src,
+                packets: Vec::new(),
+            });
             flows.len() - 1
         });
         let flow = &mut flows[i];
@@ -311,12 +340,18 @@ pub struct NdpiFlow {
 
 pub fn read_ndpi(path: &Path) -> HashMap<FlowKey, NdpiFlow> {
     let mut out = HashMap::new();
-    let Ok(text) = std::fs::read_to_string(path) else { return out };
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return out;
+    };
     for line in text.lines() {
         let mut words = line.split_whitespace();
-        let (Some(_n), Some(l4), Some(x), Some(_arrow), Some(y)) =
-            (words.next(), words.next(), words.next(), words.next(), words.next())
-        else {
+        let (Some(_n), Some(l4), Some(x), Some(_arrow), Some(y)) = (
+            words.next(),
+            words.next(),
+            words.next(),
+            words.next(),
+            words.next(),
+        ) else {
             continue;
         };
         let l4 = match l4 {
@@ -324,7 +359,9 @@ pub fn read_ndpi(path: &Path) -> HashMap<FlowKey, NdpiFlow> {
             "UDP" => L4::Udp,
             _ => continue,
         };
-        let (Some(x), Some(y)) = (parse_ndpi_addr(x), parse_ndpi_addr(y)) else { continue };
+        let (Some(x), Some(y)) = (parse_ndpi_addr(x), parse_ndpi_addr(y)) else {
+            continue;
+        };
         let field = |name: &str| -> Option<String> {
             let start = line.find(&format!("[{name}: "))? + name.len() + 3;
             let end = line[start..].find(']')? + start;
@@ -349,18 +386,27 @@ pub fn read_ndpi(path: &Path) -> HashMap<FlowKey, NdpiFlow> {
 /// nDPI sometimes prints a lone zero IPv6 group as `::` too
 /// (`2600:1901::7a0b::`); read that as `:0:` when the plain parse fails.
 fn parse_ndpi_addr(s: &str) -> Option<SocketAddr> {
-    s.parse().ok().or_else(|| s.replacen("::", ":0:", 1).parse().ok())
+    s.parse()
+        .ok()
+        .or_else(|| s.replacen("::", ":0:", 1).parse().ok())
 }
 
 /// Captures that have an nDPI result file.
 pub fn ndpi_captures() -> Vec<(PathBuf, PathBuf)> {
-    let Some(td) = testdata() else { return Vec::new() };
+    let Some(td) = testdata() else {
+        return Vec::new();
+    };
     let dir = td.join("ndpi/pcap");
     let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(&dir) else { return out };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return out;
+    };
     for e in entries.flatten() {
         let p = e.path();
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let res = td.join("ndpi/result").join(format!("{name}.out"));
         if res.is_file() {
             out.push((p, res));
@@ -397,6 +443,13 @@ impl Score {
 
 impl std::fmt::Display for Score {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{} (+{} explained) {:.1}%", self.equal, self.total, self.explained, self.percent())
+        write!(
+            f,
+            "{}/{} (+{} explained) {:.1}%",
+            self.equal,
+            self.total,
+            self.explained,
+            self.percent()
+        )
     }
 }

@@ -1,0 +1,687 @@
+//! Assembles a rule option by option, tracking Suricata's parse state: the
+//! active sticky buffer, the last content (which modifiers apply to), and
+//! byte_extract variables. Semantic checks that need the whole rule run in
+//! [`Builder::finish`].
+
+use std::sync::Arc;
+
+use crate::buffer::{self, Buffer, BufferKeyword, Transform};
+use crate::bytes::{self, VarLookup};
+use crate::classification::Classifications;
+use crate::content::{parse_fast_pattern, ByteVar, Content, Value};
+use crate::error::{invalid, KeywordError, KwResult, RuleErrorKind};
+use crate::flow::{self, FlowOpts, Flowbits, Flowint, FlowbitsKw, Xbits, XbitsKw};
+use crate::header::{Action, AppLayer, Header, Protocol};
+use crate::number::{parse_cmp, parse_dec, parse_i64};
+use crate::packet::{self, Condition};
+use crate::pcre;
+use crate::rule::{Asn1, Base64Decode, Detection, Match, Meta, Reference, Rule, Target, DEFAULT_PRIORITY};
+use crate::text::{self, RawOption};
+use crate::threshold::{self, DetectionFilter, Threshold};
+use crate::error::Origin;
+
+/// Most byte_extract variables in one rule (indexes are `u8`).
+const MAX_BYTE_VARS: usize = 64;
+/// Suricata's DETECT_TRANSFORMS_MAX.
+const MAX_TRANSFORMS: usize = 16;
+
+struct Sticky {
+    buffer: Buffer,
+    keyword: String,
+    transforms: Vec<Transform>,
+    has_match: bool,
+}
+
+pub(crate) struct Builder<'a> {
+    classes: &'a Classifications,
+    action: Action,
+    header: Header,
+    payload: Buffer,
+    sticky: Option<Sticky>,
+    detections: Vec<Detection>,
+    last_content: Option<usize>,
+    byte_vars: Vec<String>,
+    conditions: Vec<Condition>,
+    flow: Option<FlowOpts>,
+    flowbits: Vec<Flowbits>,
+    flowints: Vec<Flowint>,
+    xbits: Vec<Xbits>,
+    threshold: Option<Threshold>,
+    detection_filter: Option<DetectionFilter>,
+    noalert: bool,
+    prefilter: Option<String>,
+    last_keyword: Option<String>,
+    app_layer: Option<AppLayer>,
+    gid: Option<u32>,
+    sid: Option<u32>,
+    rev: Option<u32>,
+    msg: Option<String>,
+    classtype: Option<Arc<crate::classification::Classtype>>,
+    priority: Option<u8>,
+    references: Vec<Reference>,
+    metadata: Vec<(String, String)>,
+    target: Option<Target>,
+}
+
+struct Vars<'b>(&'b [String]);
+
+impl VarLookup for Vars<'_> {
+    fn var(&self, name: &str) -> Option<ByteVar> {
+        self.0.iter().position(|v| v == name).and_then(|i| u8::try_from(i).ok()).map(ByteVar)
+    }
+}
+
+impl<'a> Builder<'a> {
+    pub(crate) fn new(classes: &'a Classifications, action: Action, header: Header) -> Self {
+        let payload = match header.proto {
+            Protocol::TcpPkt => Buffer::Packet,
+            Protocol::TcpStream => Buffer::Stream,
+            _ => Buffer::Payload,
+        };
+        let app_layer = header.proto.app_layer();
+        Builder {
+            classes,
+            action,
+            header,
+            payload,
+            sticky: None,
+            detections: Vec::new(),
+            last_content: None,
+            byte_vars: Vec::new(),
+            conditions: Vec::new(),
+            flow: None,
+            flowbits: Vec::new(),
+            flowints: Vec::new(),
+            xbits: Vec::new(),
+            threshold: None,
+            detection_filter: None,
+            noalert: false,
+            prefilter: None,
+            last_keyword: None,
+            app_layer,
+            gid: None,
+            sid: None,
+            rev: None,
+            msg: None,
+            classtype: None,
+            priority: None,
+            references: Vec::new(),
+            metadata: Vec::new(),
+            target: None,
+        }
+    }
+
+    /// Applies all options; the first error names its keyword.
+    pub(crate) fn apply_all(&mut self, opts: &[RawOption<'_>]) -> Result<(), KeywordError> {
+        for o in opts {
+            let kw = o.keyword.to_ascii_lowercase();
+            self.apply(&kw, o.value).map_err(|kind| KeywordError::new(&kw, kind))?;
+            if kw != "prefilter" {
+                self.last_keyword = Some(kw);
+            }
+        }
+        Ok(())
+    }
+
+    fn current_buffer(&self) -> Buffer {
+        self.sticky.as_ref().map(|s| s.buffer).unwrap_or(self.payload)
+    }
+
+    fn current_transforms(&self) -> Vec<Transform> {
+        self.sticky.as_ref().map(|s| s.transforms.clone()).unwrap_or_default()
+    }
+
+    fn push(&mut self, item: Match) -> usize {
+        let d = Detection { buffer: self.current_buffer(), transforms: self.current_transforms(), item };
+        self.push_detection(d)
+    }
+
+    fn push_detection(&mut self, d: Detection) -> usize {
+        if let Some(s) = self.sticky.as_mut() {
+            s.has_match = true;
+        }
+        self.detections.push(d);
+        self.detections.len().saturating_sub(1)
+    }
+
+    /// Whether the list has a content or pcre a relative pcre can follow.
+    fn has_prior_content_or_pcre(&self, buffer: Buffer, transforms: &[Transform]) -> bool {
+        self.detections.iter().any(|d| {
+            d.buffer == buffer && d.transforms == transforms && matches!(d.item, Match::Content(_) | Match::Pcre(_))
+        })
+    }
+
+    fn last_content_mut(&mut self) -> KwResult<&mut Content> {
+        let idx = self.last_content.ok_or(RuleErrorKind::NoPrecedingContent)?;
+        match self.detections.get_mut(idx).map(|d| &mut d.item) {
+            Some(Match::Content(c)) => Ok(c),
+            _ => Err(RuleErrorKind::NoPrecedingContent),
+        }
+    }
+
+    fn require_app(&mut self, wanted: &[AppLayer]) -> KwResult<()> {
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let current = self.app_layer;
+        match current {
+            Some(cur) => {
+                if wanted.iter().any(|w| cur.compatible(*w) || w.compatible(cur)) {
+                    Ok(())
+                } else {
+                    Err(RuleErrorKind::Conflict("keyword's protocol conflicts with the rule's protocol"))
+                }
+            }
+            None => {
+                self.app_layer = wanted.first().copied();
+                Ok(())
+            }
+        }
+    }
+
+    fn end_sticky(&mut self) -> KwResult<()> {
+        if let Some(s) = self.sticky.take() {
+            if !s.has_match {
+                return Err(invalid(format!("sticky buffer {} has no match after it", s.keyword)));
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, kw: &str, value: Option<&str>) -> KwResult<()> {
+        let need = || value.ok_or(RuleErrorKind::MissingValue);
+        let flag = || match value {
+            None => Ok(()),
+            Some(_) => Err(RuleErrorKind::UnexpectedValue),
+        };
+        match kw {
+            "msg" => {
+                let v = text::maybe_quoted(need()?);
+                self.msg = Some(text::unescape(v, false)?);
+            }
+            "sid" => {
+                if self.sid.is_some() {
+                    return Err(RuleErrorKind::Conflict("sid given twice"));
+                }
+                let sid: u32 = parse_dec(need()?)?;
+                if sid == 0 {
+                    return Err(invalid("sid 0"));
+                }
+                self.sid = Some(sid);
+            }
+            "rev" => {
+                if self.rev.is_some() {
+                    return Err(RuleErrorKind::Conflict("rev given twice"));
+                }
+                self.rev = Some(parse_dec(need()?)?);
+            }
+            "gid" => {
+                if self.gid.is_some() {
+                    return Err(RuleErrorKind::Conflict("gid given twice"));
+                }
+                self.gid = Some(parse_dec(need()?)?);
+            }
+            "classtype" => {
+                if self.classtype.is_some() {
+                    return Err(RuleErrorKind::Conflict("classtype given twice"));
+                }
+                let name = text::maybe_quoted(need()?).trim();
+                let ct = self.classes.get(name).ok_or_else(|| RuleErrorKind::UnknownClasstype(name.to_string()))?;
+                self.classtype = Some(Arc::clone(ct));
+            }
+            "priority" => {
+                let p: u8 = parse_dec(need()?)?;
+                if p == 0 {
+                    return Err(invalid("priority must be 1..=255"));
+                }
+                self.priority = Some(p);
+            }
+            "reference" => {
+                let v = need()?;
+                let (k, id) = v.split_once(',').ok_or_else(|| invalid("reference needs \"type, id\""))?;
+                let (k, id) = (k.trim(), id.trim());
+                if k.is_empty() || id.is_empty() {
+                    return Err(invalid("reference needs \"type, id\""));
+                }
+                self.references.push(Reference { kind: k.to_string(), id: id.to_string() });
+            }
+            "metadata" => {
+                for item in text::params(need()?) {
+                    if item.is_empty() {
+                        continue;
+                    }
+                    let (k, v) = item.split_once(char::is_whitespace).map(|(k, v)| (k, v.trim())).unwrap_or((item, ""));
+                    self.metadata.push((k.to_string(), v.to_string()));
+                }
+            }
+            "target" => {
+                if self.target.is_some() {
+                    return Err(RuleErrorKind::Conflict("target given twice"));
+                }
+                self.target = Some(match need()?.trim() {
+                    "src_ip" => Target::SrcIp,
+                    "dest_ip" => Target::DestIp,
+                    other => return Err(invalid(format!("bad target {other:?}"))),
+                });
+            }
+            "content" => {
+                let c = Content::parse(need()?)?;
+                let idx = self.push(Match::Content(c));
+                self.last_content = Some(idx);
+            }
+            "uricontent" => {
+                let c = Content::parse(need()?)?;
+                if self.sticky.is_some() {
+                    return Err(RuleErrorKind::Conflict("uricontent with a sticky buffer set"));
+                }
+                self.require_app(&[AppLayer::Http])?;
+                let idx = self.push_detection(Detection { buffer: Buffer::HttpUri, transforms: Vec::new(), item: Match::Content(c) });
+                self.last_content = Some(idx);
+            }
+            "nocase" => {
+                flag()?;
+                self.last_content_mut()?.set_nocase()?;
+            }
+            "rawbytes" => {
+                flag()?;
+                let idx = self.last_content.ok_or(RuleErrorKind::NoPrecedingContent)?;
+                if self.detections.get(idx).is_some_and(|d| !d.buffer.is_payload()) {
+                    return Err(RuleErrorKind::Conflict("rawbytes only applies to payload content"));
+                }
+                self.last_content_mut()?.set_rawbytes()?;
+            }
+            "startswith" => {
+                flag()?;
+                self.last_content_mut()?.set_startswith()?;
+            }
+            "endswith" => {
+                flag()?;
+                self.last_content_mut()?.set_endswith()?;
+            }
+            "depth" => {
+                let v = self.u16_value(need()?)?;
+                self.last_content_mut()?.set_depth(v)?;
+            }
+            "offset" => {
+                let v = self.u16_value(need()?)?;
+                self.last_content_mut()?.set_offset(v)?;
+            }
+            "distance" => {
+                let v = self.i32_value(need()?)?;
+                self.last_content_mut()?.set_distance(v)?;
+            }
+            "within" => {
+                let v = self.i32_value(need()?)?;
+                self.last_content_mut()?.set_within(v)?;
+            }
+            "fast_pattern" => {
+                let fp = parse_fast_pattern(value)?;
+                if self.detections.iter().any(|d| matches!(&d.item, Match::Content(c) if c.fast_pattern.is_some())) {
+                    return Err(RuleErrorKind::Conflict("fast_pattern on more than one content"));
+                }
+                self.last_content_mut()?.set_fast_pattern(fp)?;
+            }
+            "pcre" => self.pcre(need()?)?,
+            "byte_test" => {
+                let t = bytes::parse_byte_test(need()?, &Vars(&self.byte_vars))?;
+                self.push(Match::ByteTest(t));
+            }
+            "byte_jump" => {
+                let j = bytes::parse_byte_jump(need()?, &Vars(&self.byte_vars))?;
+                self.push(Match::ByteJump(j));
+            }
+            "byte_extract" => {
+                let vars = &mut self.byte_vars;
+                let mut define = |name: &str| -> KwResult<ByteVar> {
+                    if vars.iter().any(|v| v == name) {
+                        return Err(invalid(format!("variable {name:?} defined twice")));
+                    }
+                    if vars.len() >= MAX_BYTE_VARS {
+                        return Err(RuleErrorKind::TooLarge("too many byte_extract variables"));
+                    }
+                    vars.push(name.to_string());
+                    let idx = u8::try_from(vars.len().saturating_sub(1)).map_err(|_| RuleErrorKind::TooLarge("too many byte_extract variables"))?;
+                    Ok(ByteVar(idx))
+                };
+                let e = bytes::parse_byte_extract(need()?, &mut define)?;
+                self.push(Match::ByteExtract(e));
+            }
+            "isdataat" => {
+                let i = bytes::parse_isdataat(need()?, &Vars(&self.byte_vars))?;
+                self.push(Match::IsDataAt(i));
+            }
+            "bsize" => {
+                if self.sticky.is_none() {
+                    return Err(RuleErrorKind::Conflict("bsize needs a sticky buffer"));
+                }
+                let c = parse_cmp::<u64>(need()?)?;
+                self.push(Match::Bsize(c));
+            }
+            "urilen" => {
+                let v = need()?;
+                let (cmp, raw) = match v.split_once(',') {
+                    Some((c, m)) => match m.trim() {
+                        "raw" => (c, true),
+                        "norm" => (c, false),
+                        other => return Err(invalid(format!("bad urilen mode {other:?}"))),
+                    },
+                    None => (v, false),
+                };
+                let cmp = parse_cmp::<u16>(cmp)?;
+                self.require_app(&[AppLayer::Http])?;
+                let buffer = if raw { Buffer::HttpUriRaw } else { Buffer::HttpUri };
+                self.push_detection(Detection { buffer, transforms: Vec::new(), item: Match::Urilen(cmp) });
+            }
+            "asn1" => {
+                let a = parse_asn1(need()?)?;
+                self.push(Match::Asn1(a));
+            }
+            "ftpbounce" => {
+                flag()?;
+                self.require_app(&[AppLayer::Ftp])?;
+                self.conditions.push(Condition::FtpBounce);
+            }
+            "base64_decode" => {
+                let d = parse_base64_decode(value)?;
+                self.push(Match::Base64Decode(d));
+            }
+            "flow" => {
+                if self.flow.is_some() {
+                    return Err(RuleErrorKind::Conflict("flow given twice"));
+                }
+                self.flow = Some(flow::parse_flow(need()?)?);
+            }
+            "flowbits" => match flow::parse_flowbits(need()?)? {
+                FlowbitsKw::Bits(b) => self.flowbits.push(b),
+                FlowbitsKw::NoAlert => self.noalert = true,
+            },
+            "xbits" => match flow::parse_xbits(need()?)? {
+                XbitsKw::Bits(b) => self.xbits.push(b),
+                XbitsKw::NoAlert => self.noalert = true,
+            },
+            "flowint" => self.flowints.push(flow::parse_flowint(need()?)?),
+            "threshold" => {
+                if self.detection_filter.is_some() {
+                    return Err(RuleErrorKind::Conflict("threshold and detection_filter in one rule"));
+                }
+                if self.threshold.is_some() {
+                    return Err(RuleErrorKind::Conflict("threshold given twice"));
+                }
+                self.threshold = Some(threshold::parse_threshold(need()?)?);
+            }
+            "detection_filter" => {
+                if self.threshold.is_some() {
+                    return Err(RuleErrorKind::Conflict("threshold and detection_filter in one rule"));
+                }
+                if self.detection_filter.is_some() {
+                    return Err(RuleErrorKind::Conflict("detection_filter given twice"));
+                }
+                self.detection_filter = Some(threshold::parse_detection_filter(need()?)?);
+            }
+            "noalert" => {
+                flag()?;
+                self.noalert = true;
+            }
+            // Tagging extra packets for logging does not change detection.
+            "tag" => {
+                need()?;
+            }
+            "prefilter" => {
+                flag()?;
+                let prev = self.last_keyword.clone().ok_or_else(|| invalid("prefilter needs a preceding keyword"))?;
+                if self.prefilter.replace(prev).is_some() {
+                    return Err(RuleErrorKind::Conflict("prefilter given twice"));
+                }
+            }
+            _ => return self.apply_other(kw, value),
+        }
+        Ok(())
+    }
+
+    fn apply_other(&mut self, kw: &str, value: Option<&str>) -> KwResult<()> {
+        if let Some(bk) = buffer::lookup(kw) {
+            return match bk {
+                BufferKeyword::Sticky(b) => self.sticky_buffer(kw, b, value),
+                BufferKeyword::Modifier(b) => {
+                    if value.is_some() {
+                        return Err(RuleErrorKind::UnexpectedValue);
+                    }
+                    self.legacy_modifier(b)
+                }
+            };
+        }
+        if let Some(t) = Transform::parse(kw, value) {
+            let t = t?;
+            let s = self.sticky.as_mut().ok_or(RuleErrorKind::Conflict("transform needs a sticky buffer"))?;
+            // After matches, a transform starts a new list for what follows
+            // (Suricata 7); earlier matches keep the untransformed buffer.
+            if s.transforms.len() >= MAX_TRANSFORMS {
+                return Err(RuleErrorKind::TooLarge("too many transforms"));
+            }
+            s.transforms.push(t);
+            return Ok(());
+        }
+        if let Some(c) = packet::parse(kw, value) {
+            let c = c?;
+            if let Condition::Dsize(_) = c {
+                if self.conditions.iter().any(|x| matches!(x, Condition::Dsize(_))) {
+                    return Err(RuleErrorKind::Conflict("dsize given twice"));
+                }
+            }
+            if let Condition::TlsVersion(_) = c {
+                self.require_app(&[AppLayer::Tls])?;
+            }
+            self.conditions.push(c);
+            return Ok(());
+        }
+        Err(RuleErrorKind::UnsupportedKeyword)
+    }
+
+    fn sticky_buffer(&mut self, kw: &str, b: Buffer, value: Option<&str>) -> KwResult<()> {
+        if value.is_some() {
+            return Err(RuleErrorKind::UnexpectedValue);
+        }
+        self.end_sticky()?;
+        if b == Buffer::Payload {
+            // pkt_data: back to the payload.
+            return Ok(());
+        }
+        self.require_app(b.app_layers())?;
+        self.sticky = Some(Sticky { buffer: b, keyword: kw.to_string(), transforms: Vec::new(), has_match: false });
+        Ok(())
+    }
+
+    /// `content:"x"; http_uri;`: moves the last content to the end of the
+    /// buffer's list, as Suricata does.
+    fn legacy_modifier(&mut self, b: Buffer) -> KwResult<()> {
+        let idx = self.last_content.ok_or(RuleErrorKind::NoPrecedingContent)?;
+        if self.sticky.is_some() {
+            return Err(RuleErrorKind::Conflict("content modifier used while a sticky buffer is set"));
+        }
+        let d = self.detections.get(idx).ok_or(RuleErrorKind::NoPrecedingContent)?;
+        if !d.buffer.is_payload() {
+            return Err(RuleErrorKind::Conflict("content already has a buffer modifier"));
+        }
+        if let Match::Content(c) = &d.item {
+            if c.rawbytes {
+                return Err(RuleErrorKind::Conflict("rawbytes can't be used with http modifiers"));
+            }
+        }
+        self.require_app(b.app_layers())?;
+        let mut d = self.detections.remove(idx);
+        d.buffer = b;
+        self.detections.push(d);
+        self.last_content = Some(self.detections.len().saturating_sub(1));
+        Ok(())
+    }
+
+    fn pcre(&mut self, value: &str) -> KwResult<()> {
+        let parsed = pcre::parse(value)?;
+        let (buffer, transforms) = match (parsed.buffer, self.sticky.as_ref()) {
+            // A buffer flag naming the active sticky buffer is redundant.
+            (Some(b), Some(s)) if b == s.buffer => (b, s.transforms.clone()),
+            (Some(_), Some(_)) => {
+                return Err(RuleErrorKind::Conflict("pcre buffer modifier differs from the active sticky buffer"));
+            }
+            (Some(b), None) => {
+                self.require_app(b.app_layers())?;
+                (b, Vec::new())
+            }
+            (None, _) => (self.current_buffer(), self.current_transforms()),
+        };
+        if parsed.pcre.flags.relative && buffer.is_payload() && !self.has_prior_content_or_pcre(buffer, &transforms) {
+            return Err(RuleErrorKind::NoPrecedingMatch);
+        }
+        self.push_detection(Detection { buffer, transforms, item: Match::Pcre(parsed.pcre) });
+        Ok(())
+    }
+
+    fn var_or<T>(&self, s: &str, num: impl Fn(&str) -> KwResult<T>) -> KwResult<Value<T>> {
+        let s = s.trim();
+        if s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_') {
+            return Vars(&self.byte_vars)
+                .var(s)
+                .map(Value::Var)
+                .ok_or_else(|| invalid(format!("unknown byte_extract variable {s:?}")));
+        }
+        num(s).map(Value::Lit)
+    }
+
+    fn u16_value(&self, s: &str) -> KwResult<Value<u16>> {
+        self.var_or(s, |t| parse_dec::<u16>(t))
+    }
+
+    fn i32_value(&self, s: &str) -> KwResult<Value<i32>> {
+        self.var_or(s, |t| {
+            let v = parse_i64(t)?;
+            if !(-65535..=65535).contains(&v) {
+                return Err(invalid(format!("{v} out of range")));
+            }
+            i32::try_from(v).map_err(|_| invalid("out of range"))
+        })
+    }
+
+    /// Whole-rule checks, then the finished rule.
+    pub(crate) fn finish(mut self, origin: Origin, text: String) -> Result<Rule, KeywordError> {
+        let sticky_kw = self.sticky.as_ref().map(|s| s.keyword.clone());
+        self.end_sticky().map_err(|k| KeywordError { keyword: sticky_kw, kind: k })?;
+        for d in &self.detections {
+            if let Match::Content(c) = &d.item {
+                c.finish().map_err(|k| KeywordError::new("content", k))?;
+            }
+        }
+        self.check_sizes()?;
+        let sid = self.sid.ok_or(KeywordError::header(RuleErrorKind::MissingSid))?;
+        let priority = self.priority.or(self.classtype.as_ref().map(|c| c.priority)).unwrap_or(DEFAULT_PRIORITY);
+        Ok(Rule {
+            action: self.action,
+            header: self.header,
+            meta: Meta {
+                gid: self.gid.unwrap_or(1),
+                sid,
+                rev: self.rev.unwrap_or(0),
+                msg: self.msg.unwrap_or_default(),
+                classtype: self.classtype,
+                priority,
+                references: self.references,
+                metadata: self.metadata,
+                target: self.target,
+            },
+            app_layer: self.app_layer,
+            detections: self.detections,
+            conditions: self.conditions,
+            flow: self.flow,
+            flowbits: self.flowbits,
+            flowints: self.flowints,
+            xbits: self.xbits,
+            threshold: self.threshold,
+            detection_filter: self.detection_filter,
+            noalert: self.noalert,
+            byte_vars: self.byte_vars,
+            prefilter: self.prefilter,
+            origin,
+            text,
+        })
+    }
+
+    /// bsize and dsize that no content of the list could fit in: Suricata
+    /// rejects such rules because they can never match.
+    fn check_sizes(&self) -> Result<(), KeywordError> {
+        for b in &self.detections {
+            let Match::Bsize(cmp) = &b.item else { continue };
+            let Some(max) = cmp.max_match() else { continue };
+            let too_long = self.detections.iter().any(|d| {
+                d.same_list(b)
+                    && matches!(&d.item, Match::Content(c) if !c.negated && u64::try_from(c.pattern.len()).unwrap_or(u64::MAX) > max)
+            });
+            if too_long {
+                return Err(KeywordError::new("bsize", RuleErrorKind::Conflict("content longer than bsize allows")));
+            }
+        }
+        let dsize_max = self.conditions.iter().find_map(|c| match c {
+            Condition::Dsize(cmp) => cmp.max_match(),
+            _ => None,
+        });
+        if let Some(max) = dsize_max {
+            let too_long = self.detections.iter().any(|d| {
+                d.buffer.is_payload()
+                    && matches!(&d.item, Match::Content(c) if !c.negated && c.pattern.len() > usize::from(max))
+            });
+            if too_long {
+                return Err(KeywordError::new("dsize", RuleErrorKind::Conflict("content longer than dsize allows")));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_base64_decode(value: Option<&str>) -> KwResult<Base64Decode> {
+    let mut d = Base64Decode::default();
+    let Some(v) = value else { return Ok(d) };
+    for item in text::params(v) {
+        if item == "relative" {
+            d.relative = true;
+        } else if let Some(n) = item.strip_prefix("bytes") {
+            let n: u32 = parse_dec(n)?;
+            if n == 0 {
+                return Err(invalid("bytes must be at least 1"));
+            }
+            d.bytes = Some(n);
+        } else if let Some(n) = item.strip_prefix("offset") {
+            d.offset = Some(parse_dec(n)?);
+        } else {
+            return Err(invalid(format!("unknown base64_decode option {item:?}")));
+        }
+    }
+    Ok(d)
+}
+
+fn parse_asn1(v: &str) -> KwResult<Asn1> {
+    let mut a = Asn1::default();
+    for item in text::params(v) {
+        match item {
+            "bitstring_overflow" => a.bitstring_overflow = true,
+            "double_overflow" => a.double_overflow = true,
+            _ => {
+                let (k, n) = item.split_once(char::is_whitespace).ok_or_else(|| invalid(format!("bad asn1 option {item:?}")))?;
+                match k {
+                    "oversize_length" => a.oversize_length = Some(parse_dec(n)?),
+                    "absolute_offset" => a.absolute_offset = Some(parse_dec(n)?),
+                    "relative_offset" => {
+                        let v = parse_i64(n)?;
+                        a.relative_offset =
+                            Some(i32::try_from(v).ok().filter(|x| (-65535..=65535).contains(x)).ok_or_else(|| invalid("relative_offset out of range"))?);
+                    }
+                    other => return Err(invalid(format!("bad asn1 option {other:?}"))),
+                }
+            }
+        }
+    }
+    if a.absolute_offset.is_some() && a.relative_offset.is_some() {
+        return Err(RuleErrorKind::Conflict("asn1 absolute_offset and relative_offset are exclusive"));
+    }
+    if !a.bitstring_overflow && !a.double_overflow && a.oversize_length.is_none() {
+        return Err(invalid("asn1 needs a check"));
+    }
+    Ok(a)
+}

@@ -1,0 +1,54 @@
+//! Loads every ET Open rule file with its classification.config and checks
+//! how many enabled rules load.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use mamori_rules::{Classifications, RuleSet, Vars};
+
+/// Ratchet: the share of enabled ET Open rules that load today. Raise it when
+/// coverage improves; a drop is a regression.
+const MIN_LOADED_PERCENT: f64 = 95.0;
+
+fn et_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/et-open");
+    dir.is_dir().then_some(dir)
+}
+
+#[test]
+fn et_open_loads() {
+    let Some(dir) = et_dir() else {
+        eprintln!("skipping: et-open test data not found");
+        return;
+    };
+    let class_text = std::fs::read_to_string(dir.join("classification.config")).expect("classification.config");
+    let (classes, errs) = Classifications::parse("classification.config", &class_text);
+    assert!(errs.is_empty(), "{errs:?}");
+    let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .expect("read et-open")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rules"))
+        .map(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            (name, std::fs::read_to_string(&p).expect("read rules"))
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 50, "expected the ET Open files");
+    let sources: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+
+    let start = Instant::now();
+    let (set, summary) = RuleSet::load(&sources, &Vars::default(), &classes);
+    let elapsed = start.elapsed();
+
+    println!("{summary}");
+    println!("load time: {elapsed:?} ({} disabled rules not counted)", summary.disabled);
+    for e in summary.skipped.iter().take(40) {
+        println!("  {e}");
+    }
+    assert_eq!(summary.loaded, set.len());
+    assert!(summary.total > 20_000, "ET Open has ~25k enabled rules, saw {}", summary.total);
+    let pct = summary.percent_loaded();
+    assert!(pct >= MIN_LOADED_PERCENT, "only {pct:.2}% loaded\n{summary}");
+}
