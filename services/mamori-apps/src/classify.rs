@@ -58,6 +58,13 @@ pub fn classify(f: &FlowFacts) -> Option<Detection> {
         }
     }
     if let Some(app) = f.server_ip.and_then(app_for_ip) {
+        // WhatsApp's servers sit in Meta's ranges: chat keeps the XMPP
+        // port, calls relay through STUN/TURN on 3478.
+        let whatsapp_port = match f.transport {
+            Transport::Tcp => f.server_port == 5222,
+            Transport::Udp => f.server_port == 3478 || f.client_port == 3478,
+        };
+        let app = if app == App::Facebook && whatsapp_port { App::WhatsApp } else { app };
         return Some(Detection { app, evidence: Evidence::Address });
     }
     port_guess(f).map(|app| Detection { app, evidence: Evidence::Port })
@@ -75,5 +82,65 @@ fn port_guess(f: &FlowFacts) -> Option<App> {
         3128 | 8080 if !plain_http => Some(App::HttpProxy),
         1080 => Some(App::Socks),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mamori_applayer::Direction;
+
+    use super::*;
+
+    #[test]
+    fn payload_beats_names_and_names_beat_addresses() {
+        let mut f = FlowFacts::new(Transport::Tcp, 50000, 6881).with_server_ip("149.154.167.91".parse().unwrap());
+        f.add_name(NameSource::DnsQuery, "www.youtube.com");
+        f.add_payload(Direction::ToServer, b"\x13BitTorrent protocol\0\0\0\0\0\0\0\0");
+        let d = classify(&f).unwrap();
+        assert_eq!((d.app, d.evidence), (App::BitTorrent, Evidence::Payload { signature: "bittorrent-handshake" }));
+
+        let mut f = FlowFacts::new(Transport::Tcp, 50000, 443).with_server_ip("149.154.167.91".parse().unwrap());
+        f.add_name(NameSource::TlsSni, "www.YouTube.com");
+        let d = classify(&f).unwrap();
+        assert_eq!((d.app, d.evidence), (App::YouTube, Evidence::Name { source: NameSource::TlsSni }));
+
+        let f = FlowFacts::new(Transport::Tcp, 50000, 443).with_server_ip("149.154.167.91".parse().unwrap());
+        assert_eq!(classify(&f).map(|d| (d.app, d.evidence)), Some((App::Telegram, Evidence::Address)));
+    }
+
+    #[test]
+    fn meta_ranges_split_whatsapp_from_facebook() {
+        let meta = "157.240.20.53".parse().unwrap();
+        let f = FlowFacts::new(Transport::Tcp, 49355, 5222).with_server_ip(meta);
+        assert_eq!(classify(&f).map(|d| d.app), Some(App::WhatsApp));
+        let f = FlowFacts::new(Transport::Udp, 53688, 3478).with_server_ip(meta);
+        assert_eq!(classify(&f).map(|d| d.app), Some(App::WhatsApp));
+        let f = FlowFacts::new(Transport::Tcp, 49355, 443).with_server_ip(meta);
+        assert_eq!(classify(&f).map(|d| d.app), Some(App::Facebook));
+    }
+
+    #[test]
+    fn port_guesses_only_without_better_evidence() {
+        let f = FlowFacts::new(Transport::Tcp, 36050, 3128);
+        assert_eq!(classify(&f).map(|d| (d.app, d.evidence)), Some((App::HttpProxy, Evidence::Port)));
+        let mut f = FlowFacts::new(Transport::Tcp, 36050, 8080);
+        f.add_payload(Direction::ToServer, b"GET / HTTP/1.1\r\nHost: intranet\r\n\r\n");
+        assert_eq!(classify(&f), None, "a web server on 8080 is not a proxy");
+        assert_eq!(classify(&FlowFacts::new(Transport::Udp, 36050, 1080)), None);
+        assert_eq!(classify(&FlowFacts::new(Transport::Tcp, 36050, 443)), None);
+    }
+
+    #[test]
+    fn detection_serializes_for_eve() {
+        let d = Detection { app: App::EDonkey, evidence: Evidence::Payload { signature: "edonkey-header" } };
+        assert_eq!(
+            serde_json::to_value(d).unwrap(),
+            serde_json::json!({"app": "eDonkey", "by": "payload", "signature": "edonkey-header"})
+        );
+        let d = Detection { app: App::Line, evidence: Evidence::Name { source: NameSource::DnsQuery } };
+        assert_eq!(
+            serde_json::to_value(d).unwrap(),
+            serde_json::json!({"app": "Line", "by": "name", "source": "dns_query"})
+        );
     }
 }

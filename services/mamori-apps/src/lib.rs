@@ -11,6 +11,8 @@ mod addresses;
 pub mod app;
 mod classify;
 pub mod facts;
+#[doc(hidden)]
+pub mod fuzzing;
 mod hosts;
 mod sig;
 

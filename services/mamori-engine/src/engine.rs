@@ -3,6 +3,7 @@
 use mamori_applayer::{AppProto, Direction, Probe, Status};
 use mamori_eve::{EveRecord, Timestamp};
 use mamori_files::{FileDecision, FileGate, FileInfo, FileTracker, PassAll};
+
 use mamori_flow::{Endpoint, Flow, FlowId, FlowKey, FlowState, FlowTable, TcpConn};
 use mamori_stream::{Chunk, Reassembler};
 use mamori_wire::defrag::{DefragOutcome, Defragmenter};
@@ -267,7 +268,9 @@ impl Engine {
             return PacketResult { verdict: Verdict::Drop, bypass: false, flow: Some(FlowHandle(lookup.id)) };
         }
         let mut app_out = AppOut::default();
-        let mut files = FileTracker::new(&mut *self.gate, flow.data.next_file_id);
+        // The flow's files are lent to the sink for this packet.
+        let mut flow_files = std::mem::take(&mut flow.data.files);
+        let mut files = flow_files.sink(&mut *self.gate);
         if !flow.data.bypassed {
             match t {
                 Transport::Tcp(tcp) => tcp_segment(&self.cfg, &mut self.counters, &mut flow.data, dir, tcp, &mut files, &mut app_out),
@@ -280,9 +283,9 @@ impl Engine {
                 td.conn.on_segment(dir, tcp.seq, tcp.flags.0, tcp.payload.len());
             }
         }
-        flow.data.next_file_id = files.next_id();
-        let finished = files.take_finished();
         drop(files);
+        let finished = flow_files.take_finished();
+        flow.data.files = flow_files;
         let state = match &flow.data.tcp {
             Some(td) => td.conn.flow_state(),
             None if flow.data.pkts[0] > 0 && flow.data.pkts[1] > 0 => FlowState::Established,
@@ -363,7 +366,9 @@ impl Engine {
 
     fn end_flow(&mut self, mut flow: Flow<FlowData>, reason: EndReason, out: &mut Vec<EveRecord>) {
         let mut app_out = AppOut::default();
-        let mut files = FileTracker::new(&mut *self.gate, flow.data.next_file_id);
+        // The flow's files are lent to the sink for this packet.
+        let mut flow_files = std::mem::take(&mut flow.data.files);
+        let mut files = flow_files.sink(&mut *self.gate);
         if !flow.data.bypassed {
             let FlowData { tcp, app, .. } = &mut flow.data;
             if let Some(td) = tcp.as_mut() {
@@ -381,8 +386,8 @@ impl Engine {
                 q.flush(&mut app_out);
             }
         }
-        let finished = files.take_finished();
         drop(files);
+        let finished = flow_files.take_finished();
         let last_seen = flow.last_seen_us;
         emit(&mut self.counters, &mut flow, last_seen, &app_out, finished, out);
         if let Some(td) = flow.data.tcp.as_ref() {
@@ -420,9 +425,11 @@ fn inspection_done(d: &FlowData) -> bool {
     }
     match &d.tcp {
         Some(td) => {
-            let depth = td.streams.iter().all(|s| s.depth_reached());
+            // Each direction is past the depth or over, and at least one is
+            // past the depth (a plain close is the flow ending, not a bypass).
+            let done = td.streams.iter().all(|s| s.finished()) && td.streams.iter().any(|s| s.depth_reached());
             let no_app = matches!(d.app, App::None { .. });
-            depth || no_app
+            done || no_app
         }
         None => false,
     }

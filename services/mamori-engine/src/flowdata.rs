@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 
 use mamori_applayer::{AppProto, Direction};
+use mamori_files::FlowFiles;
 use mamori_flow::TcpConn;
 use mamori_stream::Reassembler;
 use serde_json::Value;
@@ -60,7 +61,8 @@ pub(crate) struct FlowData {
     pub app: App,
     pub pkts: [u64; 2],
     pub bytes: [u64; 2],
-    pub next_file_id: u32,
+    /// Files streaming through this flow.
+    pub files: FlowFiles,
     /// Recent transaction objects, for `fileinfo` events of those transactions.
     pub tx_cache: VecDeque<(u64, Vec<(&'static str, Value)>)>,
     pub macs: [Option<[u8; 6]>; 2],
@@ -86,7 +88,7 @@ impl FlowData {
             app: App::Detecting(Detection::default()),
             pkts: [0; 2],
             bytes: [0; 2],
-            next_file_id: 0,
+            files: FlowFiles::default(),
             tx_cache: VecDeque::new(),
             macs: [None; 2],
             bypassed: false,

@@ -4,8 +4,8 @@
 //! content while it streams, so no file is ever held whole in memory, and it
 //! asks a [`FileGate`] for a decision when a file ends. A gate may answer
 //! [`FileDecision::Hold`]: the engine then holds the flow's verdict until
-//! [`FileTracker::resolve`] is called (e.g. after an anti-virus scan), which
-//! is the hook the anti-virus work plugs into.
+//! the gate's owner settles it (`Engine::resolve_file`, e.g. after an
+//! anti-virus scan), which is the hook the anti-virus work plugs into.
 
 use md5::Md5;
 use mamori_applayer::{Direction, FileEnd, FileId, FileMeta, FileSink};
@@ -81,23 +81,19 @@ struct Open {
 /// Bytes kept from the start of each file to name its type.
 const MAGIC_LEN: usize = 16;
 
-/// Per-flow file state: open files and the files finished since the engine
-/// last collected them.
-pub struct FileTracker<'g> {
-    gate: &'g mut dyn FileGate,
+/// Per-flow file state: files still streaming and files finished since the
+/// engine last collected them. Lives as long as the flow.
+#[derive(Default)]
+pub struct FlowFiles {
     next_id: u32,
     open: Vec<Open>,
     finished: Vec<FileInfo>,
 }
 
-impl<'g> FileTracker<'g> {
-    pub fn new(gate: &'g mut dyn FileGate, next_id: u32) -> Self {
-        FileTracker { gate, next_id, open: Vec::new(), finished: Vec::new() }
-    }
-
-    /// Id the next opened file will get; keep it per flow across calls.
-    pub fn next_id(&self) -> u32 {
-        self.next_id
+impl FlowFiles {
+    /// A sink for parsers, judging finished files with `gate`.
+    pub fn sink<'a>(&'a mut self, gate: &'a mut dyn FileGate) -> FileTracker<'a> {
+        FileTracker { files: self, gate }
     }
 
     /// Files that ended since the last call.
@@ -109,7 +105,16 @@ impl<'g> FileTracker<'g> {
     pub fn open_count(&self) -> usize {
         self.open.len()
     }
+}
 
+/// The [`FileSink`] handed to parsers for one call: a flow's files plus the
+/// gate that judges them.
+pub struct FileTracker<'a> {
+    files: &'a mut FlowFiles,
+    gate: &'a mut dyn FileGate,
+}
+
+impl FileTracker<'_> {
     fn info_of(o: &Open, end: Option<FileEnd>) -> FileInfo {
         FileInfo {
             filename: String::from_utf8_lossy(&o.meta.name).into_owned(),
@@ -135,14 +140,14 @@ impl<'g> FileTracker<'g> {
 
 impl FileSink for FileTracker<'_> {
     fn open(&mut self, dir: Direction, meta: FileMeta) -> FileId {
-        let id = FileId(self.next_id);
-        self.next_id = self.next_id.wrapping_add(1);
-        self.open.push(Open { id, dir, meta, sha256: Sha256::new(), md5: Md5::new(), size: 0, head: Vec::new() });
+        let id = FileId(self.files.next_id);
+        self.files.next_id = self.files.next_id.wrapping_add(1);
+        self.files.open.push(Open { id, dir, meta, sha256: Sha256::new(), md5: Md5::new(), size: 0, head: Vec::new() });
         id
     }
 
     fn data(&mut self, id: FileId, data: &[u8]) {
-        let Some(o) = self.open.iter_mut().find(|o| o.id == id) else { return };
+        let Some(o) = self.files.open.iter_mut().find(|o| o.id == id) else { return };
         o.sha256.update(data);
         o.md5.update(data);
         o.size += data.len() as u64;
@@ -155,8 +160,8 @@ impl FileSink for FileTracker<'_> {
     }
 
     fn close(&mut self, id: FileId, end: FileEnd) {
-        let Some(pos) = self.open.iter().position(|o| o.id == id) else { return };
-        let o = self.open.swap_remove(pos);
+        let Some(pos) = self.files.open.iter().position(|o| o.id == id) else { return };
+        let o = self.files.open.swap_remove(pos);
         let mut info = Self::info_of(&o, Some(end));
         // Hashes of a truncated file are not the file's; Suricata omits them too.
         if end == FileEnd::Closed {
@@ -164,7 +169,7 @@ impl FileSink for FileTracker<'_> {
             info.md5 = Some(hex::encode(o.md5.finalize()));
         }
         info.decision = Some(self.gate.finished(&info));
-        self.finished.push(info);
+        self.files.finished.push(info);
     }
 }
 
@@ -209,12 +214,13 @@ mod tests {
     #[test]
     fn hashes_are_computed_while_streaming() {
         let mut gate = PassAll;
-        let mut t = FileTracker::new(&mut gate, 0);
+        let mut files = FlowFiles::default();
+        let mut t = files.sink(&mut gate);
         let id = t.open(Direction::ToClient, meta("a.txt"));
         t.data(id, b"hello ");
         t.data(id, b"world");
         t.close(id, FileEnd::Closed);
-        let f = t.take_finished().pop().unwrap();
+        let f = files.take_finished().pop().unwrap();
         assert_eq!(f.size, 11);
         assert_eq!(f.sha256.as_deref(), Some("b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"));
         assert_eq!(f.md5.as_deref(), Some("5eb63bbbe01eeed093cb22bb8f5acdc3"));
@@ -226,11 +232,12 @@ mod tests {
     #[test]
     fn truncated_files_carry_no_hashes() {
         let mut gate = PassAll;
-        let mut t = FileTracker::new(&mut gate, 0);
+        let mut files = FlowFiles::default();
+        let mut t = files.sink(&mut gate);
         let id = t.open(Direction::ToClient, meta("x"));
         t.data(id, b"part");
         t.close(id, FileEnd::Truncated);
-        let f = t.take_finished().pop().unwrap();
+        let f = files.take_finished().pop().unwrap();
         assert_eq!((f.state, f.gaps, f.sha256), ("TRUNCATED", true, None));
     }
 
@@ -239,11 +246,12 @@ mod tests {
         let eicar = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
         let sha = hex::encode(Sha256::digest(eicar));
         let mut gate = BlockSha(sha);
-        let mut t = FileTracker::new(&mut gate, 0);
+        let mut files = FlowFiles::default();
+        let mut t = files.sink(&mut gate);
         let id = t.open(Direction::ToClient, meta("eicar.com"));
         t.data(id, eicar);
         t.close(id, FileEnd::Closed);
-        let f = t.take_finished().pop().unwrap();
+        let f = files.take_finished().pop().unwrap();
         assert_eq!(f.decision, Some(FileDecision::Block));
         assert_eq!(f.magic.as_deref(), Some("EICAR virus test files"));
     }

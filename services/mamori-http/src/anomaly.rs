@@ -59,7 +59,6 @@ pub enum HttpAnomaly {
     /// Decoding failed after output began; the file was truncated.
     DecompressionFailed,
     CompressionBomb,
-    RequestBodyUnexpected,
     TooManyTransactions,
     /// A gap hit a header block; the parser resynchronises.
     GapInHeaders,
@@ -116,7 +115,6 @@ impl HttpAnomaly {
             DecompressionPassthrough => "DECOMPRESSION_PASSTHROUGH",
             DecompressionFailed => "GZIP_DECOMPRESSION_FAILED",
             CompressionBomb => "COMPRESSION_BOMB",
-            RequestBodyUnexpected => "REQUEST_BODY_UNEXPECTED",
             TooManyTransactions => "TOO_MANY_TRANSACTIONS",
             GapInHeaders => "GAP_IN_HEADERS",
             GapInBody => "GAP_IN_BODY",
@@ -152,5 +150,82 @@ impl Anomalies {
     #[cfg(test)]
     pub(crate) fn contains(&self, a: HttpAnomaly) -> bool {
         self.0.contains(&a)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_distinct_upper_case_and_tagged_http() {
+        use HttpAnomaly::*;
+        let all = [
+            RequestLineInvalid,
+            RequestLineLeadingWhitespace,
+            RequestLineMissingProtocol,
+            RequestFieldTooLong,
+            ResponseFieldTooLong,
+            RequestTooManyHeaders,
+            ResponseTooManyHeaders,
+            RequestHeaderInvalid,
+            ResponseHeaderInvalid,
+            RequestFieldMissingColon,
+            ResponseFieldMissingColon,
+            InvalidRequestFieldFolding,
+            InvalidResponseFieldFolding,
+            RequestInvalidLwsAfterName,
+            ResponseInvalidLwsAfterName,
+            DeformedEol,
+            RequestNotRfcCompliant,
+            ResponseNotRfcCompliant,
+            MissingHostHeader,
+            HostHeaderAmbiguous,
+            InvalidContentLengthFieldInRequest,
+            InvalidContentLengthFieldInResponse,
+            DuplicateContentLengthFieldInRequest,
+            DuplicateContentLengthFieldInResponse,
+            InvalidTransferEncodingValueInRequest,
+            InvalidTransferEncodingValueInResponse,
+            ResponseAbnormalTransferEncoding,
+            ResponseChunkedOldProto,
+            RequestSmuggling,
+            InvalidRequestChunkLen,
+            InvalidResponseChunkLen,
+            RequestChunkExtension,
+            ResponseInvalidProtocol,
+            ResponseInvalidStatus,
+            ResponseLineJunk,
+            ResponseHttp09,
+            UnableToMatchResponseToRequest,
+            ContinueAlreadySeen,
+            AbnormalCeHeader,
+            TooManyEncodingLayers,
+            DecompressionPassthrough,
+            DecompressionFailed,
+            CompressionBomb,
+            TooManyTransactions,
+            GapInHeaders,
+            GapInBody,
+            TruncatedMessage,
+        ];
+        let mut names: Vec<&str> = all.iter().map(|a| a.name()).collect();
+        assert!(names.iter().all(|n| n
+            .bytes()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')));
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), all.len());
+        let a: Anomaly = CompressionBomb.into();
+        assert_eq!((a.layer, a.event), ("http", "COMPRESSION_BOMB"));
+    }
+
+    #[test]
+    fn each_kind_is_collected_once() {
+        let mut an = Anomalies::default();
+        an.push(HttpAnomaly::DeformedEol);
+        an.push(HttpAnomaly::DeformedEol);
+        an.push(HttpAnomaly::GapInBody);
+        assert_eq!(an.drain().count(), 2);
     }
 }

@@ -445,7 +445,13 @@ mod tests {
                             httparse::Status::Complete(n) => n,
                             httparse::Status::Partial => panic!("partial"),
                         };
-                        (n, req.headers.iter().map(|h| (h.name.as_bytes().to_vec(), h.value.to_vec())).collect())
+                        (
+                            n,
+                            req.headers
+                                .iter()
+                                .map(|h| (h.name.as_bytes().to_vec(), h.value.to_vec()))
+                                .collect(),
+                        )
                     }
                     Side::Response => {
                         let mut res = httparse::Response::new(&mut slots);
@@ -454,14 +460,23 @@ mod tests {
                             httparse::Status::Complete(n) => n,
                             httparse::Status::Partial => panic!("partial"),
                         };
-                        (n, res.headers.iter().map(|h| (h.name.as_bytes().to_vec(), h.value.to_vec())).collect())
+                        (
+                            n,
+                            res.headers
+                                .iter()
+                                .map(|h| (h.name.as_bytes().to_vec(), h.value.to_vec()))
+                                .collect(),
+                        )
                     }
                 };
                 let mut sc = HeadScanner::new(side, start, 100);
                 assert_eq!(sc.scan(&full, false), Scan::End(n), "{side:?} {h:?}");
                 let mut an = Anomalies::default();
-                let ours: Vec<(Vec<u8>, Vec<u8>)> =
-                    sc.fields(&full, &mut an).into_iter().map(|h| (h.name, h.value)).collect();
+                let ours: Vec<(Vec<u8>, Vec<u8>)> = sc
+                    .fields(&full, &mut an)
+                    .into_iter()
+                    .map(|h| (h.name, h.value))
+                    .collect();
                 assert_eq!(ours, theirs, "{side:?} {h:?}");
             }
         }

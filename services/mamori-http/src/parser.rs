@@ -131,14 +131,26 @@ fn flush_anomalies(ctx: &mut Ctx<'_>, an: &mut Anomalies) {
     }
 }
 
-/// Suricata's `http.header_names` layout.
+/// Suricata's `http.header_names` buffer: `\r\n`, each name once (libhtp
+/// merges repeated fields; first spelling kept) followed by `\r\n`, then a
+/// final `\r\n`. Empty when there are no headers.
 fn header_names(headers: &[Header]) -> Vec<u8> {
-    let mut out = b"\r\n".to_vec();
+    let mut out = Vec::new();
+    let mut seen: Vec<&[u8]> = Vec::new();
     for h in headers {
+        if seen.iter().any(|n| n.eq_ignore_ascii_case(&h.name)) {
+            continue;
+        }
+        seen.push(&h.name);
+        if out.is_empty() {
+            out.extend_from_slice(b"\r\n");
+        }
         out.extend_from_slice(&h.name);
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(b"\r\n");
+    if !out.is_empty() {
+        out.extend_from_slice(b"\r\n");
+    }
     out
 }
 

@@ -194,6 +194,17 @@ fn request_fields() {
 }
 
 #[test]
+fn header_names_buffer_matches_suricata() {
+    let mut r = Run::new();
+    r.send(C, b"GET / HTTP/1.1\r\nHost: x\r\nAccept: a\r\naccept: b\r\nX-Y: z\r\n\r\nGET / HTTP/1.0\r\n\r\n");
+    assert_eq!(
+        r.p.tx(0).unwrap().request.header_names,
+        b"\r\nHost\r\nAccept\r\nX-Y\r\n\r\n"
+    );
+    assert_eq!(r.p.tx(1).unwrap().request.header_names, b"");
+}
+
+#[test]
 fn host_header_is_lowercased_without_port() {
     let mut r = Run::new();
     r.send(C, b"get / HTTP/1.1\r\nHost: WWW.Example.ORG:81\r\n\r\n");

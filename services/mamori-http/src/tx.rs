@@ -9,10 +9,14 @@ use serde::Serialize;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Progress {
+    /// Nothing of this side yet.
     #[default]
     NotStarted,
+    /// Start line seen; headers being read (or read, when no body follows).
     Headers,
+    /// Headers done; body bytes flowing.
     Body,
+    /// This side is finished (possibly truncated: see `body.truncated`).
     Complete,
 }
 
@@ -44,8 +48,8 @@ pub struct HttpRequest {
     pub headers: Vec<Header>,
     /// Header block as received, up to and including the empty line.
     pub headers_raw: Vec<u8>,
-    /// Suricata's `http.header_names`: `\r\n` + each name + `\r\n`, then a
-    /// final `\r\n`.
+    /// Suricata's `http.header_names`: `\r\n`, each distinct name followed
+    /// by `\r\n`, then a final `\r\n` (empty without headers).
     pub header_names: Vec<u8>,
     pub body: BodyProgress,
 }

@@ -20,6 +20,8 @@ pub mod bundle;
 mod build;
 pub mod category;
 pub mod feeds;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handle;
 mod intel;
 pub mod label;

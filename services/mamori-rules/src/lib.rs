@@ -12,6 +12,8 @@
 //! ```
 
 mod address;
+#[doc(hidden)]
+pub mod fuzzing;
 mod buffer;
 mod builder;
 mod bytes;

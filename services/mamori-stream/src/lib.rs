@@ -110,6 +110,11 @@ impl Reassembler {
         self.depth_reached
     }
 
+    /// No more bytes will be delivered: past the depth, or the direction ended.
+    pub fn finished(&self) -> bool {
+        self.depth_reached || self.closed
+    }
+
     /// Stream offset of sequence number `seq`, relative to the delivery point
     /// so that wrap-around is handled (valid within ±2 GiB of it).
     fn offset_of(&self, seq: u32) -> Option<i128> {

@@ -24,6 +24,7 @@ type Sig = fn(&FlowFacts) -> Option<SigHit>;
 /// Signatures precise enough to win over names (a BitTorrent handshake on
 /// a flow whose DNS name said otherwise is still BitTorrent).
 const STRONG: &[Sig] = &[
+    services::zoom,
     p2p::bittorrent,
     p2p::gnutella,
     p2p::edonkey,
@@ -33,7 +34,6 @@ const STRONG: &[Sig] = &[
     services::riotgames,
     services::steam,
     services::dropbox_lansync,
-    services::zoom,
     tunnel::openvpn,
     tunnel::wireguard,
     tunnel::socks,
@@ -54,7 +54,7 @@ pub(crate) fn be16(b: &[u8], at: usize) -> Option<u16> {
 
 pub(crate) fn be32(b: &[u8], at: usize) -> Option<u32> {
     let s = b.get(at..at.checked_add(4)?)?;
-    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+    Some(u32::from_be_bytes(<[u8; 4]>::try_from(s).ok()?))
 }
 
 pub(crate) fn le32(b: &[u8], at: usize) -> Option<u32> {
@@ -63,4 +63,28 @@ pub(crate) fn le32(b: &[u8], at: usize) -> Option<u32> {
 
 pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
     memchr::memmem::find(hay, needle).is_some()
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    use mamori_applayer::Direction;
+
+    use crate::facts::{FlowFacts, Transport};
+
+    /// Facts from byte-exact payloads in each direction.
+    pub fn facts(t: Transport, cport: u16, sport: u16, to_server: &[&[u8]], to_client: &[&[u8]]) -> FlowFacts {
+        let mut f = FlowFacts::new(t, cport, sport);
+        for p in to_server {
+            f.add_payload(Direction::ToServer, p);
+        }
+        for p in to_client {
+            f.add_payload(Direction::ToClient, p);
+        }
+        f
+    }
+
+    pub fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
 }

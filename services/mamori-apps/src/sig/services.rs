@@ -83,11 +83,12 @@ pub fn riotgames(f: &FlowFacts) -> Option<SigHit> {
         if h.len() != p.len() || h.len() <= 8 {
             continue;
         }
-        let tail = h.len() - 8;
-        if be32(h, tail) == Some(0xaaaa_aaaa) && be32(h, tail + 4) == Some(0xbbbb_bbbb) {
+        let tail = h.len().saturating_sub(8);
+        let last = tail.saturating_add(4);
+        if be32(h, tail) == Some(0xaaaa_aaaa) && be32(h, last) == Some(0xbbbb_bbbb) {
             return hit(App::RiotGames, "riot-trailer");
         }
-        if h.len() == 53 && be32(h, tail) == Some(0x3cb1_1f2d) && be32(h, tail + 4) == Some(0xea23_460c) {
+        if h.len() == 53 && be32(h, tail) == Some(0x3cb1_1f2d) && be32(h, last) == Some(0xea23_460c) {
             return hit(App::RiotGames, "riot-hello");
         }
     }
@@ -131,4 +132,93 @@ pub fn zoom(f: &FlowFacts) -> Option<SigHit> {
     let kind_ok = matches!(h.first(), Some(0x01) | Some(0x05)) && h.get(1) == Some(&0);
     (kind_ok && p.len() > 20).then_some(())?;
     hit(App::Zoom, "zoom-sfu")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::Transport::{Tcp, Udp};
+    use crate::sig::testutil::{facts, hex};
+
+    fn sig(s: Option<SigHit>) -> Option<&'static str> {
+        s.map(|h| h.signature)
+    }
+
+    #[test]
+    fn whatsapp_prologue_split_over_segments() {
+        let f = facts(Tcp, 49026, 5222, &[b"ED\x00\x01", b"\x00\x00\x04\x08\x09\x08\x05"], &[]);
+        assert_eq!(sig(whatsapp(&f)), Some("whatsapp-noise"));
+        let f = facts(Tcp, 49026, 5222, &[b"ED\x00\x01", b"\x00\x00\x05\x08"], &[]);
+        assert_eq!(whatsapp(&f), None);
+        let f = facts(Tcp, 42241, 5222, &[b"WA\x01\x05\x00\x00\x17\xf8\x05\x01"], &[]);
+        assert_eq!(sig(whatsapp(&f)), Some("whatsapp-legacy"));
+    }
+
+    #[test]
+    fn teamviewer_tcp_and_udp() {
+        let f = facts(Tcp, 35732, 5938, &[&hex("17240a20000000000000")], &[]);
+        assert_eq!(sig(teamviewer(&f)), Some("teamviewer-magic"));
+        let f = facts(Tcp, 35732, 443, &[&hex("17240a20000000000000")], &[]);
+        assert_eq!(teamviewer(&f), None, "off port 5938 one packet is not enough");
+        let u = hex("0000000000000000000003172447500005000000");
+        let f = facts(Udp, 34417, 36037, &[&u, &u], &[&u, &u]);
+        assert_eq!(sig(teamviewer(&f)), Some("teamviewer-magic"));
+        let f = facts(Udp, 34417, 36037, &[&u], &[]);
+        assert_eq!(teamviewer(&f), None);
+    }
+
+    #[test]
+    fn discord_voice() {
+        let mut req = hex("00010046 00024b18");
+        req.resize(74, 0);
+        let mut resp = hex("00020046 00024b18");
+        resp.extend_from_slice(b"84.59.132.100");
+        resp.resize(74, 0);
+        assert_eq!(sig(discord(&facts(Udp, 64837, 50001, &[&req], &[&resp]))), Some("discord-ip-discovery"));
+        assert_eq!(sig(discord(&facts(Udp, 64837, 50001, &[&req], &[]))), Some("discord-ip-discovery"));
+        let mut noisy = req.clone();
+        noisy[40] = 1;
+        assert_eq!(discord(&facts(Udp, 64837, 50001, &[&noisy], &[])), None);
+        assert_eq!(sig(discord(&facts(Udp, 48526, 50004, &[&hex("1337cafe0a000000")], &[]))), Some("discord-keepalive"));
+        assert_eq!(discord(&facts(Udp, 48526, 50004, &[&hex("1337cafe0a00000000")], &[])), None);
+    }
+
+    #[test]
+    fn riot_trailers() {
+        let p = hex("2bbd03111e32fd15ab597f811fcc17161db1000052f862a729000000aaaaaaaabbbbbbbb");
+        assert_eq!(sig(riotgames(&facts(Udp, 50004, 8181, &[&p], &[]))), Some("riot-trailer"));
+        let mut hello = vec![0u8; 45];
+        hello.extend_from_slice(&hex("3cb11f2d ea23460c"));
+        assert_eq!(sig(riotgames(&facts(Udp, 59956, 7194, &[&hello], &[]))), Some("riot-hello"));
+        hello.push(0);
+        assert_eq!(riotgames(&facts(Udp, 59956, 7194, &[&hello], &[])), None);
+    }
+
+    #[test]
+    fn steam_discovery_and_tcp() {
+        let d = hex("ffffffff214c5fa0 16000000 08fcd3f1");
+        assert_eq!(sig(steam(&facts(Udp, 27036, 27036, &[&d], &[]))), Some("steam-discovery"));
+        let t = [&hex("2a000000")[..], b"VT01", &[0u8; 8]].concat();
+        assert_eq!(sig(steam(&facts(Tcp, 50000, 27017, &[&t], &[]))), Some("steam-vt01"));
+        assert_eq!(steam(&facts(Udp, 27036, 27036, &[&hex("ffffffff54536f75726365")], &[])), None);
+    }
+
+    #[test]
+    fn dropbox_lan_sync() {
+        let b = br#"{"host_int": 274363570036934823, "version": [2, 0], "port": 17500}"#;
+        assert_eq!(sig(dropbox_lansync(&facts(Udp, 17500, 17500, &[b], &[]))), Some("dropbox-lansync"));
+        assert_eq!(dropbox_lansync(&facts(Udp, 40000, 17500, &[b], &[])), None, "announcements go port to port");
+        let bus = hex("42031da9079872445c4172084275733137436d6411");
+        assert_eq!(sig(dropbox_lansync(&facts(Udp, 50318, 17500, &[&bus], &[]))), Some("dropbox-lansync"));
+    }
+
+    #[test]
+    fn zoom_sfu() {
+        let mut p = hex("010003c84ac4528718cda2b8477a1b899f338300");
+        p.resize(123, 0);
+        assert_eq!(sig(zoom(&facts(Udp, 60653, 8801, &[&p], &[]))), Some("zoom-sfu"));
+        assert_eq!(zoom(&facts(Udp, 60653, 9000, &[&p], &[])), None);
+        p[0] = 0x02;
+        assert_eq!(zoom(&facts(Udp, 60653, 8801, &[&p], &[])), None);
+    }
 }

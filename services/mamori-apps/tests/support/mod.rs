@@ -63,8 +63,7 @@ impl Flow {
         }
     }
 
-    fn packet(&mut self, dir: Direction, payload: &[u8], syn_only: bool) {
-        let _ = syn_only;
+    fn packet(&mut self, dir: Direction, payload: &[u8]) {
         if payload.is_empty() {
             return;
         }
@@ -135,13 +134,9 @@ pub fn flows(path: &Path) -> Vec<Flow> {
                 // The side that sent a bare SYN is the client; otherwise the
                 // first sender, except that a well-known source port marks a
                 // server answering.
-                let (client, server) = if p.proto == 6 && p.syn && p.ack {
-                    (p.dst, p.src)
-                } else if !p.syn && p.src.port() < 1024 && p.dst.port() >= 1024 && p.proto == 6 {
-                    (p.dst, p.src)
-                } else {
-                    (p.src, p.dst)
-                };
+                let server_first = p.proto == 6
+                    && ((p.syn && p.ack) || (!p.syn && p.src.port() < 1024 && p.dst.port() >= 1024));
+                let (client, server) = if server_first { (p.dst, p.src) } else { (p.src, p.dst) };
                 let mut flow = Flow::new(transport, client, server);
                 flow.facts.server_ip = Some(server.ip());
                 out.push(flow);
@@ -151,7 +146,7 @@ pub fn flows(path: &Path) -> Vec<Flow> {
         };
         let Some(f) = out.get_mut(idx) else { return };
         let dir = if p.src == f.client { Direction::ToServer } else { Direction::ToClient };
-        f.packet(dir, p.payload, p.syn);
+        f.packet(dir, p.payload);
     });
     out
 }

@@ -15,8 +15,7 @@ pub fn tls_sni(stream: &[u8]) -> Peek {
     // Gather handshake bytes from consecutive handshake records.
     let mut hs = Vec::new();
     let mut at = 0;
-    loop {
-        let Some(&ct) = stream.get(at) else { break };
+    while let Some(&ct) = stream.get(at) {
         if ct != 0x16 || stream.get(at + 1) != Some(&3) {
             if hs.is_empty() {
                 return Peek::NotThis;

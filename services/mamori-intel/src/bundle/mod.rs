@@ -98,6 +98,12 @@ pub fn verify_and_load(bytes: &[u8], key: &VerifyingKey, current: Option<u64>) -
     Ok(intel)
 }
 
+/// Appends the trailer head (for the fuzzing harness, which signs bodies).
+#[doc(hidden)]
+pub fn container_append_trailer_head(body: &mut Vec<u8>, key_id: &[u8; 8]) {
+    container::append_trailer_head(body, key_id);
+}
+
 /// Reads the header without checking the signature: for tools that show
 /// what a file claims to be. Never trust its contents.
 pub fn read_header_unverified(bytes: &[u8]) -> Result<BundleHeader, BundleError> {

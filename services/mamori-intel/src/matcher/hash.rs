@@ -9,7 +9,7 @@ pub struct HashSet256 {
 
 impl HashSet256 {
     pub fn build(mut items: Vec<([u8; 32], Code)>) -> HashSet256 {
-        items.sort_by(|a, b| a.0.cmp(&b.0));
+        items.sort_by_key(|a| a.0);
         items.dedup_by(|b, a| a.0 == b.0);
         let (hashes, codes) = items.into_iter().unzip();
         HashSet256 { hashes, codes }

@@ -29,7 +29,7 @@ fn mask4(addr: u32, len: u8) -> u32 {
     match len {
         0 => 0,
         l if l >= 32 => addr,
-        l => addr & (u32::MAX << (32 - u32::from(l))),
+        l => addr & u32::MAX.checked_shl(32u32.saturating_sub(u32::from(l))).unwrap_or(0),
     }
 }
 
@@ -37,7 +37,7 @@ fn mask6(addr: u128, len: u8) -> u128 {
     match len {
         0 => 0,
         l if l >= 128 => addr,
-        l => addr & (u128::MAX << (128 - u32::from(l))),
+        l => addr & u128::MAX.checked_shl(128u32.saturating_sub(u32::from(l))).unwrap_or(0),
     }
 }
 
@@ -83,8 +83,8 @@ impl IpSet {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        let a: usize = self.v4.iter().map(|t| t.nets.len() * 8).sum();
-        let b: usize = self.v6.iter().map(|t| t.nets.len() * 20).sum();
+        let a: usize = self.v4.iter().map(|t| t.nets.len().saturating_mul(8)).sum();
+        let b: usize = self.v6.iter().map(|t| t.nets.len().saturating_mul(20)).sum();
         a.saturating_add(b)
     }
 

@@ -107,13 +107,10 @@ fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
 fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
 }
 
 /// `%41` becomes `A`; `%2f` becomes `%2F`; a stray `%` becomes `%25`.
@@ -122,18 +119,19 @@ fn normalize_escapes(s: &str, out: &mut String) {
     let mut i = 0;
     while let Some(&c) = b.get(i) {
         if c == b'%' {
-            let hi = b.get(i + 1).copied().and_then(hex_val);
-            let lo = b.get(i + 2).copied().and_then(hex_val);
+            let hi = b.get(i.saturating_add(1)).copied().and_then(hex_val);
+            let lo = b.get(i.saturating_add(2)).copied().and_then(hex_val);
             if let (Some(hi), Some(lo)) = (hi, lo) {
-                let v = hi * 16 + lo;
+                let v = (hi << 4) | lo;
                 if is_unreserved(v) {
                     out.push(char::from(v));
                 } else {
                     out.push('%');
-                    out.push(char::from(b"0123456789ABCDEF"[usize::from(hi)]));
-                    out.push(char::from(b"0123456789ABCDEF"[usize::from(lo)]));
+                    for d in [hi, lo] {
+                        out.push(char::from(HEX_UPPER.get(usize::from(d)).copied().unwrap_or(b'0')));
+                    }
                 }
-                i += 3;
+                i = i.saturating_add(3);
                 continue;
             }
         }
@@ -145,7 +143,7 @@ fn normalize_escapes(s: &str, out: &mut String) {
             // `url` output is ASCII, so byte-to-char is exact here.
             out.push(char::from(c));
         }
-        i += 1;
+        i = i.saturating_add(1);
     }
 }
 
