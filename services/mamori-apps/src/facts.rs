@@ -115,6 +115,12 @@ impl FlowFacts {
         }
     }
 
+    /// Both directions hold [`MAX_PACKETS_PER_DIR`] payloads: more packets
+    /// cannot change the answer, so the engine may stop classifying.
+    pub fn is_full(&self) -> bool {
+        self.payloads.iter().all(|v| v.len() >= MAX_PACKETS_PER_DIR)
+    }
+
     pub fn payloads(&self, dir: Direction) -> &[Payload] {
         self.payloads.get(dir.index()).map(Vec::as_slice).unwrap_or(&[])
     }
@@ -173,6 +179,11 @@ mod tests {
         assert_eq!((p.head().len(), p.len()), (MAX_BYTES_PER_PACKET, 1000));
         assert!(f.add_payload(Direction::ToClient, b""));
         assert!(f.payloads(Direction::ToClient).is_empty());
+        assert!(!f.is_full());
+        for _ in 0..MAX_PACKETS_PER_DIR {
+            f.add_payload(Direction::ToClient, b"x");
+        }
+        assert!(f.is_full());
         for i in 0..20 {
             f.add_name(NameSource::DnsQuery, &format!("N{i}.Example."));
         }

@@ -380,11 +380,13 @@ impl Engine {
             if let App::Stream(s) = app {
                 s.close(Direction::ToServer, &mut files, &mut app_out);
                 s.close(Direction::ToClient, &mut files, &mut app_out);
-                s.flush(&mut app_out);
             }
-            if let App::Quic(q) = app {
-                q.flush(&mut app_out);
-            }
+        }
+        // A bypassed flow still logs what it saw before the bypass.
+        match &mut flow.data.app {
+            App::Stream(s) => s.flush(&mut app_out),
+            App::Quic(q) => q.flush(&mut app_out),
+            _ => {}
         }
         drop(files);
         let finished = flow_files.take_finished();

@@ -416,6 +416,8 @@ mod tests {
         assert_eq!(s.fields(buf, &mut an)[0].value, b"ng1nx");
     }
 
+    type Pair = (Vec<u8>, Vec<u8>);
+
     /// On every head httparse accepts, the lenient reading must give the
     /// same fields (so the conformance check never hides a disagreement).
     #[test]
@@ -437,7 +439,7 @@ mod tests {
                 let start = full.len();
                 full.extend_from_slice(h);
                 let mut slots = [httparse::EMPTY_HEADER; 16];
-                let (n, theirs): (usize, Vec<(Vec<u8>, Vec<u8>)>) = match side {
+                let (n, theirs): (usize, Vec<Pair>) = match side {
                     Side::Request => {
                         let mut req = httparse::Request::new(&mut slots);
                         let st = req.parse(&full).expect("valid head");
@@ -472,7 +474,7 @@ mod tests {
                 let mut sc = HeadScanner::new(side, start, 100);
                 assert_eq!(sc.scan(&full, false), Scan::End(n), "{side:?} {h:?}");
                 let mut an = Anomalies::default();
-                let ours: Vec<(Vec<u8>, Vec<u8>)> = sc
+                let ours: Vec<Pair> = sc
                     .fields(&full, &mut an)
                     .into_iter()
                     .map(|h| (h.name, h.value))

@@ -3,6 +3,7 @@
 //! byte_extract variables. Semantic checks that need the whole rule run in
 //! [`Builder::finish`].
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::buffer::{self, Buffer, BufferKeyword, Transform};
@@ -11,6 +12,7 @@ use crate::classification::Classifications;
 use crate::content::{parse_fast_pattern, ByteVar, Content, Value};
 use crate::error::{invalid, KeywordError, KwResult, RuleErrorKind};
 use crate::flow::{self, FlowOpts, Flowbits, Flowint, FlowbitsKw, Xbits, XbitsKw};
+use crate::intern::Interner;
 use crate::header::{Action, AppLayer, Header, Protocol};
 use crate::number::{parse_cmp, parse_dec, parse_i64};
 use crate::packet::{self, Condition};
@@ -34,6 +36,7 @@ struct Sticky {
 
 pub(crate) struct Builder<'a> {
     classes: &'a Classifications,
+    strings: &'a mut Interner,
     action: Action,
     header: Header,
     payload: Buffer,
@@ -50,7 +53,6 @@ pub(crate) struct Builder<'a> {
     detection_filter: Option<DetectionFilter>,
     noalert: bool,
     prefilter: Option<String>,
-    last_keyword: Option<String>,
     app_layer: Option<AppLayer>,
     gid: Option<u32>,
     sid: Option<u32>,
@@ -59,7 +61,7 @@ pub(crate) struct Builder<'a> {
     classtype: Option<Arc<crate::classification::Classtype>>,
     priority: Option<u8>,
     references: Vec<Reference>,
-    metadata: Vec<(String, String)>,
+    metadata: Vec<(Arc<str>, Arc<str>)>,
     target: Option<Target>,
 }
 
@@ -72,7 +74,7 @@ impl VarLookup for Vars<'_> {
 }
 
 impl<'a> Builder<'a> {
-    pub(crate) fn new(classes: &'a Classifications, action: Action, header: Header) -> Self {
+    pub(crate) fn new(classes: &'a Classifications, strings: &'a mut Interner, action: Action, header: Header) -> Self {
         let payload = match header.proto {
             Protocol::TcpPkt => Buffer::Packet,
             Protocol::TcpStream => Buffer::Stream,
@@ -81,6 +83,7 @@ impl<'a> Builder<'a> {
         let app_layer = header.proto.app_layer();
         Builder {
             classes,
+            strings,
             action,
             header,
             payload,
@@ -97,7 +100,6 @@ impl<'a> Builder<'a> {
             detection_filter: None,
             noalert: false,
             prefilter: None,
-            last_keyword: None,
             app_layer,
             gid: None,
             sid: None,
@@ -113,12 +115,30 @@ impl<'a> Builder<'a> {
 
     /// Applies all options; the first error names its keyword.
     pub(crate) fn apply_all(&mut self, opts: &[RawOption<'_>]) -> Result<(), KeywordError> {
+        let mut prev: Option<&str> = None;
         for o in opts {
-            let kw = o.keyword.to_ascii_lowercase();
-            self.apply(&kw, o.value).map_err(|kind| KeywordError::new(&kw, kind))?;
+            let kw: Cow<'_, str> = if o.keyword.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(o.keyword.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(o.keyword)
+            };
+            let r = if kw == "prefilter" { self.prefilter(prev, o.value) } else { self.apply(&kw, o.value) };
+            r.map_err(|kind| KeywordError::new(&kw, kind))?;
             if kw != "prefilter" {
-                self.last_keyword = Some(kw);
+                prev = Some(o.keyword);
             }
+        }
+        Ok(())
+    }
+
+    /// `prefilter` marks the keyword before it as the rule's prefilter.
+    fn prefilter(&mut self, prev: Option<&str>, value: Option<&str>) -> KwResult<()> {
+        if value.is_some() {
+            return Err(RuleErrorKind::UnexpectedValue);
+        }
+        let prev = prev.ok_or_else(|| invalid("prefilter needs a preceding keyword"))?;
+        if self.prefilter.replace(prev.to_ascii_lowercase()).is_some() {
+            return Err(RuleErrorKind::Conflict("prefilter given twice"));
         }
         Ok(())
     }
@@ -243,7 +263,8 @@ impl<'a> Builder<'a> {
                 if k.is_empty() || id.is_empty() {
                     return Err(invalid("reference needs \"type, id\""));
                 }
-                self.references.push(Reference { kind: k.to_string(), id: id.to_string() });
+                let kind = self.strings.get(k);
+                self.references.push(Reference { kind, id: id.to_string() });
             }
             "metadata" => {
                 for item in text::params(need()?) {
@@ -251,7 +272,8 @@ impl<'a> Builder<'a> {
                         continue;
                     }
                     let (k, v) = item.split_once(char::is_whitespace).map(|(k, v)| (k, v.trim())).unwrap_or((item, ""));
-                    self.metadata.push((k.to_string(), v.to_string()));
+                    let (k, v) = (self.strings.get(k), self.strings.get(v));
+                    self.metadata.push((k, v));
                 }
             }
             "target" => {
@@ -425,13 +447,6 @@ impl<'a> Builder<'a> {
             // Tagging extra packets for logging does not change detection.
             "tag" => {
                 need()?;
-            }
-            "prefilter" => {
-                flag()?;
-                let prev = self.last_keyword.clone().ok_or_else(|| invalid("prefilter needs a preceding keyword"))?;
-                if self.prefilter.replace(prev).is_some() {
-                    return Err(RuleErrorKind::Conflict("prefilter given twice"));
-                }
             }
             _ => return self.apply_other(kw, value),
         }
@@ -684,4 +699,167 @@ fn parse_asn1(v: &str) -> KwResult<Asn1> {
         return Err(invalid("asn1 needs a check"));
     }
     Ok(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ruleset::{parse_rule, LoadCache};
+    use crate::*;
+
+    fn rule(text: &str) -> Rule {
+        try_rule(text).unwrap_or_else(|e| panic!("{text}\n{e}"))
+    }
+
+    fn try_rule(text: &str) -> Result<Rule, RuleError> {
+        let (classes, _) = Classifications::parse("c", "config classification: trojan-activity,A Network Trojan was detected,1\n");
+        let origin = Origin { file: "t.rules".into(), line: 7 };
+        parse_rule(text, origin, &Vars::default(), &classes, &mut LoadCache::default())
+    }
+
+    fn err(text: &str) -> String {
+        match try_rule(text) {
+            Ok(_) => panic!("expected an error: {text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn content(d: &Detection) -> &Content {
+        match &d.item {
+            Match::Content(c) => c,
+            other => panic!("not a content: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn header_and_meta() {
+        let r = rule(r#"alert http $HOME_NET any -> $EXTERNAL_NET $HTTP_PORTS (msg:"ET x \"q\""; classtype:trojan-activity; reference:url,example.com/a; metadata:created_at 2024_01_01, former_category MALWARE; target:dest_ip; sid:2000001; rev:3;)"#);
+        assert_eq!(r.action, Action::Alert);
+        assert_eq!(r.header.proto, Protocol::App(AppLayer::Http));
+        assert!(r.header.dst_ports.contains(80) && !r.header.dst_ports.contains(81));
+        assert!(r.header.src.contains("10.1.1.1".parse().unwrap()));
+        assert_eq!((r.meta.gid, r.meta.sid, r.meta.rev), (1, 2000001, 3));
+        assert_eq!(r.meta.msg, "ET x \"q\"");
+        assert_eq!(r.meta.priority, 1, "from the classtype");
+        assert_eq!(r.meta.classtype.as_ref().unwrap().description, "A Network Trojan was detected");
+        assert_eq!(&*r.meta.references[0].kind, "url");
+        assert_eq!(r.meta.metadata.len(), 2);
+        assert_eq!((&*r.meta.metadata[1].0, &*r.meta.metadata[1].1), ("former_category", "MALWARE"));
+        assert_eq!(r.meta.target, Some(Target::DestIp));
+        assert_eq!(r.origin.line, 7);
+        assert_eq!(rule("alert ip any any -> any any (sid:1; priority:2;)").meta.priority, 2);
+        assert_eq!(rule("alert ip any any -> any any (sid:1;)").meta.priority, DEFAULT_PRIORITY);
+    }
+
+    #[test]
+    fn sticky_buffers_and_modifiers() {
+        let r = rule(r#"alert http any any -> any any (flow:established,to_server; http.method; content:"POST"; http.uri; content:"/a.php"; fast_pattern; startswith; content:"id="; distance:0; http.header_names; content:!"Referer"; sid:1;)"#);
+        let bufs: Vec<Buffer> = r.detections.iter().map(|d| d.buffer).collect();
+        assert_eq!(bufs, vec![Buffer::HttpMethod, Buffer::HttpUri, Buffer::HttpUri, Buffer::HttpHeaderNames]);
+        let c = content(&r.detections[1]);
+        assert_eq!(c.anchor, Anchor::StartsWith);
+        assert!(c.fast_pattern.is_some());
+        assert_eq!(content(&r.detections[2]).anchor, Anchor::Relative { distance: Some(Value::Lit(0)), within: None });
+        assert!(content(&r.detections[3]).negated);
+        assert_eq!(r.fast_pattern().map(|(d, _)| d.buffer), Some(Buffer::HttpUri));
+        assert_eq!(r.flow.unwrap().direction, Some(FlowDirection::ToServer));
+    }
+
+    #[test]
+    fn legacy_modifier_moves_content_to_end_of_its_list() {
+        let r = rule(r#"alert tcp any any -> any any (content:"GET"; http_method; content:"a"; pcre:"/x/U"; content:"/b"; http_uri; nocase; sid:1;)"#);
+        let got: Vec<(Buffer, &str)> = r
+            .detections
+            .iter()
+            .map(|d| (d.buffer, d.item.keyword()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Buffer::HttpMethod, "content"),
+                (Buffer::Payload, "content"),
+                (Buffer::HttpUri, "pcre"),
+                (Buffer::HttpUri, "content"),
+            ]
+        );
+        assert!(content(&r.detections[3]).nocase, "modifiers still apply to the moved content");
+        assert_eq!(r.app_layer, Some(AppLayer::Http));
+    }
+
+    #[test]
+    fn payload_buffer_follows_protocol() {
+        assert_eq!(rule(r#"alert tcp-pkt any any -> any any (content:"a"; sid:1;)"#).detections[0].buffer, Buffer::Packet);
+        assert_eq!(rule(r#"alert tcp-stream any any -> any any (content:"a"; sid:1;)"#).detections[0].buffer, Buffer::Stream);
+        let r = rule(r#"alert ip any any -> any any (content:"a"; file_data; content:"b"; pkt_data; content:"c"; sid:1;)"#);
+        let bufs: Vec<Buffer> = r.detections.iter().map(|d| d.buffer).collect();
+        assert_eq!(bufs, vec![Buffer::Payload, Buffer::FileData, Buffer::Payload]);
+    }
+
+    #[test]
+    fn transforms_belong_to_the_section() {
+        let r = rule(r#"alert dns any any -> any any (dns.query; content:"rs-"; startswith; pcre:"/[a-z]{2}/Ri"; dotprefix; content:".rustdesk.com"; nocase; endswith; sid:1;)"#);
+        assert!(r.detections[0].transforms.is_empty());
+        assert!(r.detections[1].transforms.is_empty());
+        assert_eq!(r.detections[2].transforms, vec![Transform::Dotprefix]);
+        assert!(!r.detections[1].same_list(&r.detections[2]));
+        assert!(err(r#"alert tcp any any -> any any (to_lowercase; content:"a"; sid:1;)"#).contains("transform needs a sticky buffer"));
+    }
+
+    #[test]
+    fn pcre_buffers() {
+        let r = rule(r#"alert http any any -> any any (http.uri; content:"/x"; pcre:"/\d{13}$/UR"; sid:1;)"#);
+        assert_eq!(r.detections[1].buffer, Buffer::HttpUri, "a flag naming the sticky buffer is fine");
+        assert!(err(r#"alert http any any -> any any (http.host; content:"x"; pcre:"/a/U"; sid:1;)"#).contains("differs from the active sticky buffer"));
+        let r = rule(r#"alert http any any -> any any (http.response_body; content:"a"; pcre:"/b/Q"; sid:1;)"#);
+        assert_eq!(r.detections[1].buffer, Buffer::FileData);
+        assert_eq!(
+            err(r#"alert tcp any any -> any any (pcre:"/abc/R"; sid:14;)"#),
+            "t.rules:7: keyword \"pcre\": needs a preceding content or pcre in the same buffer"
+        );
+    }
+
+    #[test]
+    fn byte_extract_variables_flow_into_later_keywords() {
+        let r = rule(r#"alert tcp any any -> any any (content:"a"; byte_extract:1,0,len,relative; content:"b"; within:len; byte_test:2,>,len,0,relative; sid:1;)"#);
+        assert_eq!(r.byte_vars, vec!["len".to_string()]);
+        assert_eq!(content(&r.detections[2]).anchor, Anchor::Relative { distance: None, within: Some(Value::Var(ByteVar(0))) });
+        assert!(err(r#"alert tcp any any -> any any (content:"a"; content:"b"; within:nope; sid:1;)"#).contains("unknown byte_extract variable"));
+    }
+
+    #[test]
+    fn protocol_conflicts() {
+        assert!(err(r#"alert dns any any -> any any (http.uri; content:"a"; sid:1;)"#).contains("conflicts with the rule's protocol"));
+        assert!(err(r#"alert tcp any any -> any any (http.header; content:"a"; dns.query; content:"b"; sid:1;)"#).contains("conflicts"));
+        assert_eq!(rule(r#"alert tcp any any -> any any (tls.sni; content:"a"; sid:1;)"#).app_layer, Some(AppLayer::Tls));
+        assert_eq!(rule(r#"alert tcp any any -> any any (ja3.hash; content:"a"; sid:1;)"#).app_layer, Some(AppLayer::Tls));
+    }
+
+    #[test]
+    fn whole_rule_checks() {
+        assert_eq!(err(r#"alert tcp any any -> any any (content:"a";)"#), "t.rules:7: no sid");
+        assert!(err(r#"alert http any any -> any any (http.uri; sid:1;)"#).contains("keyword \"http.uri\": invalid value: sticky buffer http.uri has no match"));
+        assert!(err(r#"alert http any any -> any any (http.uri; content:"abcdef"; bsize:3; sid:1;)"#).contains("bsize"));
+        assert!(err(r#"alert tcp any any -> any any (dsize:3; content:"abcdef"; sid:1;)"#).contains("dsize"));
+        assert!(err(r#"alert tcp any any -> any any (content:"ab"; fast_pattern; content:"cd"; fast_pattern; sid:1;)"#).contains("more than one"));
+        assert!(err(r#"alert tcp any any -> any any (threshold:type limit, track by_src, count 1, seconds 1; detection_filter:track by_src, count 1, seconds 1; sid:1;)"#).contains("threshold and detection_filter"));
+        assert!(err(r#"alert tcp any any -> any any (classtype:nope; sid:1;)"#).contains("unknown classtype \"nope\""));
+        assert!(err(r#"alert http any any -> any any (http.uri; content:"a"; content:"b"; http_header; sid:1;)"#).contains("sticky buffer is set"));
+        assert!(err(r#"alert tcp any any -> any any (http_uri; sid:1;)"#).contains("needs a preceding content"));
+        assert!(err(r#"alert tcp any any -> any any (msg:"x"; sid:1)"#).contains("syntax error"));
+    }
+
+    #[test]
+    fn flowbits_noalert_and_prefilter() {
+        let r = rule(r#"alert tcp any any -> any any (flow:established; prefilter; flowbits:set,a; flowbits:noalert; sid:1;)"#);
+        assert!(r.noalert);
+        assert_eq!(r.flowbits.len(), 1);
+        assert_eq!(r.prefilter.as_deref(), Some("flow"));
+    }
+
+    #[test]
+    fn continuation_rule_from_suricata_verify() {
+        let text = "alert dns any any -> any 53 ( \\\nmsg:\"DNS - Transaction ID problem, suricata\"; \\\ncontent:\"suricata\"; \\\nclasstype:trojan-activity; \\\nsid:2; rev:1;)\n";
+        let (set, s) = RuleSet::load(&[("bug-2736.rules", text)], &Vars::default(), &Classifications::parse("c", "config classification: trojan-activity,T,1\n").0);
+        assert_eq!((s.loaded, s.total), (1, 1));
+        assert!(set.rules[0].header.dst_ports.contains(53));
+    }
 }

@@ -23,6 +23,7 @@ mod error;
 mod flow;
 mod group;
 mod header;
+mod intern;
 mod number;
 mod packet;
 mod pcre;
@@ -50,7 +51,7 @@ pub use packet::{frag_bit, tcp_flag, BitMode, Condition, FragBits, IpOpt, TcpFla
 pub use pcre::{Capture, CaptureKind, Pcre, PcreFlags, RegexEngine};
 pub use port::PortSet;
 pub use rule::{Asn1, Base64Decode, Detection, Match, Meta, Reference, Rule, Target, DEFAULT_PRIORITY};
-pub use ruleset::{parse_rule, GroupCache, LoadSummary, RuleSet};
+pub use ruleset::{parse_rule, LoadCache, LoadSummary, RuleSet};
 pub use threshold::{DetectionFilter, Threshold, ThresholdType, Track};
 pub use threshold_config::{ConfigEntry, RateAction, Selector, SuppressBy, ThresholdConfig, ThresholdEntry};
 pub use vars::Vars;

@@ -256,9 +256,22 @@ fn classify(source: &str, flags: &PcreFlags) -> RegexEngine {
         return RegexEngine::Pcre2;
     };
     let checker = SemanticsCheck { source, multiline: flags.multiline, dollar_endonly: flags.dollar_endonly };
-    match ast::visit(&tree, checker) {
-        Ok(()) => RegexEngine::Rust,
-        Err(NeedsPcre) => RegexEngine::Pcre2,
+    if ast::visit(&tree, checker).is_err() {
+        return RegexEngine::Pcre2;
+    }
+    // What the byte-mode translator rejects cannot run on `regex::bytes`.
+    let translated = regex_syntax::hir::translate::TranslatorBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .case_insensitive(flags.caseless)
+        .multi_line(flags.multiline)
+        .dot_matches_new_line(flags.dotall)
+        .swap_greed(flags.ungreedy)
+        .build()
+        .translate(source, &tree);
+    match translated {
+        Ok(_) => RegexEngine::Rust,
+        Err(_) => RegexEngine::Pcre2,
     }
 }
 

@@ -20,7 +20,7 @@ pub const DEFAULT_PRIORITY: u8 = 3;
 /// `reference: <type>, <id>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Reference {
-    pub kind: String,
+    pub kind: Arc<str>,
     pub id: String,
 }
 
@@ -43,7 +43,7 @@ pub struct Meta {
     pub priority: u8,
     pub references: Vec<Reference>,
     /// `metadata: key value, ...` pairs in order.
-    pub metadata: Vec<(String, String)>,
+    pub metadata: Vec<(Arc<str>, Arc<str>)>,
     pub target: Option<Target>,
 }
 

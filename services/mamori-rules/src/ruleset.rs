@@ -9,8 +9,8 @@ use crate::address::IpSet;
 use crate::builder::Builder;
 use crate::classification::Classifications;
 use crate::error::{KeywordError, KwResult, Origin, RuleError, RuleErrorKind};
+use crate::intern::Interner;
 use crate::header::{Action, Direction, Header, Protocol};
-use crate::pcre::RegexEngine;
 use crate::port::PortSet;
 use crate::rule::{Match, Rule};
 use crate::text::{self, Line};
@@ -72,14 +72,16 @@ impl fmt::Display for LoadSummary {
     }
 }
 
-/// Resolved groups shared across a load (ET uses a handful of distinct ones).
+/// State shared across the rules of a load: resolved address and port
+/// groups (ET uses a handful of distinct ones) and repeated strings.
 #[derive(Default)]
-pub struct GroupCache {
+pub struct LoadCache {
     addrs: HashMap<String, KwResult<Arc<IpSet>>>,
     ports: HashMap<String, KwResult<Arc<PortSet>>>,
+    strings: Interner,
 }
 
-impl GroupCache {
+impl LoadCache {
     fn addr(&mut self, s: &str, vars: &Vars) -> KwResult<Arc<IpSet>> {
         if let Some(r) = self.addrs.get(s) {
             return r.clone();
@@ -105,7 +107,7 @@ pub fn parse_rule(
     origin: Origin,
     vars: &Vars,
     classes: &Classifications,
-    cache: &mut GroupCache,
+    cache: &mut LoadCache,
 ) -> Result<Rule, RuleError> {
     match parse_inner(text, vars, classes, cache, &origin) {
         Ok(r) => r,
@@ -115,7 +117,7 @@ pub fn parse_rule(
 
 type Inner = Result<Result<Rule, RuleError>, KeywordError>;
 
-fn parse_inner(text: &str, vars: &Vars, classes: &Classifications, cache: &mut GroupCache, origin: &Origin) -> Inner {
+fn parse_inner(text: &str, vars: &Vars, classes: &Classifications, cache: &mut LoadCache, origin: &Origin) -> Inner {
     let parts = text::split_rule(text).map_err(KeywordError::header)?;
     let [action, proto, src, sp, dir, dst, dp] = parts.header.as_slice() else {
         return Err(KeywordError::header(RuleErrorKind::Syntax("header needs 7 fields")));
@@ -132,7 +134,7 @@ fn parse_inner(text: &str, vars: &Vars, classes: &Classifications, cache: &mut G
         dst_ports: cache.port(dp, vars).map_err(KeywordError::header)?,
     };
     let opts = text::split_options(parts.options).map_err(KeywordError::header)?;
-    let mut b = Builder::new(classes, action, header);
+    let mut b = Builder::new(classes, &mut cache.strings, action, header);
     b.apply_all(&opts)?;
     Ok(b.finish(origin.clone(), text.to_string()).map_err(|e| e.at(origin.clone())))
 }
@@ -150,7 +152,7 @@ impl RuleSet {
     pub fn parse_only(sources: &[(&str, &str)], vars: &Vars, classes: &Classifications) -> (RuleSet, LoadSummary) {
         let mut set = RuleSet::default();
         let mut summary = LoadSummary::default();
-        let mut cache = GroupCache::default();
+        let mut cache = LoadCache::default();
         let mut seen: HashMap<(u32, u32), Origin> = HashMap::new();
         for (name, src) in sources {
             let file: Arc<str> = Arc::from(*name);
@@ -195,9 +197,11 @@ impl RuleSet {
         (set, summary)
     }
 
-    /// Compiles every pcre once: patterns classified for the `regex` crate
-    /// that it rejects (size limits) move to PCRE2; patterns PCRE2 rejects
-    /// skip their rule, as in Suricata. Updates `summary`.
+    /// Compiles every pcre (and pcrexform) with PCRE2, without JIT: a rule
+    /// whose pattern PCRE2 rejects is skipped, as in Suricata. Updates
+    /// `summary`. Patterns classified for the `regex` crate were already
+    /// translated at parse time; only its size limits are left to the
+    /// matcher, which should fall back to PCRE2 when they are hit.
     pub fn check_regexes(&mut self, summary: &mut LoadSummary) {
         let rules = std::mem::take(&mut self.rules);
         for mut rule in rules {
@@ -230,20 +234,14 @@ impl RuleSet {
 fn check_rule_regexes(rule: &mut Rule) -> Result<(), String> {
     for d in &mut rule.detections {
         if let Match::Pcre(p) = &mut d.item {
-            if p.engine == RegexEngine::Rust
-                && regex::bytes::RegexBuilder::new(&p.rust_pattern()).unicode(false).build().is_err()
-            {
-                p.engine = RegexEngine::Pcre2;
-            }
-            if p.engine == RegexEngine::Pcre2 {
-                pcre2::bytes::RegexBuilder::new()
-                    .caseless(p.flags.caseless)
-                    .dotall(p.flags.dotall)
-                    .extended(p.flags.extended)
-                    .multi_line(p.flags.multiline)
-                    .build(&p.source)
-                    .map_err(|e| e.to_string())?;
-            }
+            // Validity is PCRE2's verdict, as in Suricata.
+            pcre2::bytes::RegexBuilder::new()
+                .caseless(p.flags.caseless)
+                .dotall(p.flags.dotall)
+                .extended(p.flags.extended)
+                .multi_line(p.flags.multiline)
+                .build(&p.source)
+                .map_err(|e| e.to_string())?;
         }
         for t in &d.transforms {
             if let crate::buffer::Transform::Pcrexform(re) = t {

@@ -179,7 +179,7 @@ pub const MAX_OPTIONS: usize = 1024;
 /// Splits the text between the parentheses into options. A `;` ends an
 /// option unless preceded by a backslash; the final option must end in `;`.
 pub fn split_options(body: &str) -> KwResult<Vec<RawOption<'_>>> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(memchr_count(body.as_bytes(), b';').min(MAX_OPTIONS));
     let mut rest = body;
     loop {
         rest = rest.trim_start();
@@ -210,6 +210,10 @@ pub fn split_options(body: &str) -> KwResult<Vec<RawOption<'_>>> {
         rest = after.get(end.saturating_add(1)..).unwrap_or("");
     }
     Ok(out)
+}
+
+fn memchr_count(hay: &[u8], b: u8) -> usize {
+    hay.iter().filter(|&&x| x == b).count()
 }
 
 fn find_unescaped_semicolon(s: &str) -> Option<usize> {

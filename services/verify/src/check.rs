@@ -56,6 +56,13 @@ impl Filter {
     pub fn matches_record(&self, rec: &Json) -> bool {
         self.matches.iter().all(|(k, want)| {
             let Some(key) = k.as_str() else { return false };
+            // suricata-verify's key tests: the value names a key that must
+            // (not) be present.
+            match (key, want.as_str()) {
+                ("has-key", Some(path)) => return lookup(rec, path).is_some(),
+                ("not-has-key", Some(path)) => return lookup(rec, path).is_none(),
+                _ => {}
+            }
             match lookup(rec, key) {
                 Some(got) => equal(want, &got),
                 None => false,
@@ -123,6 +130,13 @@ mod tests {
     fn filter_counts_matching_records() {
         let f: Filter = serde_yaml::from_str("count: 1\nmatch:\n  event_type: http\n  http.status: 200\n").unwrap();
         let recs = [json!({"event_type": "http", "http": {"status": 200}}), json!({"event_type": "http", "http": {"status": 404}})];
+        assert_eq!(f.count_matches(recs.iter()), 1);
+    }
+
+    #[test]
+    fn has_key_and_not_has_key() {
+        let f: Filter = serde_yaml::from_str("count: 1\nmatch:\n  event_type: http\n  not-has-key: pcap_cnt\n  has-key: http.url\n").unwrap();
+        let recs = [json!({"event_type": "http", "http": {"url": "/"}}), json!({"event_type": "http", "pcap_cnt": 3, "http": {"url": "/"}})];
         assert_eq!(f.count_matches(recs.iter()), 1);
     }
 

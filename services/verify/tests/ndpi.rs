@@ -1,0 +1,136 @@
+//! The engine's parsed names against nDPI's expected output for its own
+//! captures: for every flow nDPI labels TLS, QUIC, HTTP or DNS and gives a
+//! `Hostname/SNI`, our EVE must carry the same name (tls.sni, quic.sni,
+//! http.hostname, dns query), and for TLS the same JA3 client hash.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use mamori_inspect::replay::{replay_records, ReplayOptions};
+use serde_json::Value;
+
+fn testdata() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/ndpi");
+    p.is_dir().then_some(p)
+}
+
+/// One expected flow from a `result/*.out` file.
+struct Expected {
+    a: String,
+    b: String,
+    family: String,
+    name: String,
+    ja3c: Option<String>,
+}
+
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let start = line.find(&format!("[{key}: "))? + key.len() + 3;
+    let end = line[start..].find(']')? + start;
+    Some(&line[start..end])
+}
+
+fn parse_out(text: &str) -> Vec<Expected> {
+    let mut v = Vec::new();
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        let (Some(_n), Some(proto), Some(a), Some("<->"), Some(b)) = (words.next(), words.next(), words.next(), words.next(), words.next()) else { continue };
+        if proto != "TCP" && proto != "UDP" {
+            continue;
+        }
+        let (Some(labels), Some(name)) = (field(line, "proto"), field(line, "Hostname/SNI")) else { continue };
+        let label = labels.split('/').nth(1).unwrap_or("");
+        let family = label.split('.').next().unwrap_or("").to_string();
+        if !["TLS", "QUIC", "HTTP", "DNS"].contains(&family.as_str()) {
+            continue;
+        }
+        // nDPI writes IPv6 in its own compressed forms (even invalid ones);
+        // compare canonical forms and skip what does not parse.
+        let (Some(a), Some(b)) = (canonical(a), canonical(b)) else { continue };
+        v.push(Expected { a, b, family, name: name.to_string(), ja3c: field(line, "JA3C").map(str::to_string) });
+    }
+    v
+}
+
+fn canonical(ep: &str) -> Option<String> {
+    let (ip, port) = ep.rsplit_once(':')?;
+    let ip: std::net::IpAddr = ip.trim_start_matches('[').trim_end_matches(']').parse().ok()?;
+    Some(endpoint(&Value::from(ip.to_string()), &Value::from(port.parse::<u64>().ok()?)))
+}
+
+fn endpoint(ip: &Value, port: &Value) -> String {
+    let ip = ip.as_str().unwrap_or("");
+    let port = port.as_u64().unwrap_or(0);
+    if ip.contains(':') { format!("[{ip}]:{port}") } else { format!("{ip}:{port}") }
+}
+
+/// Names our EVE gives per unordered tuple.
+fn names(recs: &[Value]) -> HashMap<(String, String), Vec<(String, String, Option<String>)>> {
+    let mut m: HashMap<(String, String), Vec<_>> = HashMap::new();
+    for r in recs {
+        let et = r["event_type"].as_str().unwrap_or("");
+        let (name, ja3) = match et {
+            "tls" => (r["tls"]["sni"].as_str(), r["tls"]["ja3"]["hash"].as_str()),
+            "quic" => (r["quic"]["sni"].as_str(), r["quic"]["ja3"]["hash"].as_str()),
+            "http" => (r["http"]["hostname"].as_str(), None),
+            "dns" => (r["dns"]["queries"][0]["rrname"].as_str(), None),
+            _ => continue,
+        };
+        let Some(name) = name else { continue };
+        let a = endpoint(&r["src_ip"], &r["src_port"]);
+        let b = endpoint(&r["dest_ip"], &r["dest_port"]);
+        let key = if a <= b { (a, b) } else { (b, a) };
+        m.entry(key).or_default().push((et.to_uppercase(), name.to_string(), ja3.map(str::to_string)));
+    }
+    m
+}
+
+#[test]
+fn names_and_ja3_agree_with_ndpi() {
+    let Some(root) = testdata() else {
+        eprintln!("skipped: shared/testdata/ndpi not present");
+        return;
+    };
+    let mut captures: Vec<PathBuf> = std::fs::read_dir(root.join("pcap")).unwrap().flatten().map(|e| e.path()).collect();
+    captures.sort();
+    let (mut total, mut agree, mut ja3_total, mut ja3_agree) = (0usize, 0usize, 0usize, 0usize);
+    let mut misses = Vec::new();
+    for cap in captures {
+        let fname = cap.file_name().unwrap().to_string_lossy().to_string();
+        let Ok(text) = std::fs::read_to_string(root.join("result").join(format!("{fname}.out"))) else { continue };
+        let expected = parse_out(&text);
+        if expected.is_empty() {
+            continue;
+        }
+        let (recs, _) = replay_records(&cap, &ReplayOptions::default()).expect("replay");
+        let json: Vec<Value> = recs.iter().map(|r| serde_json::to_value(r).unwrap()).collect();
+        let ours = names(&json);
+        for e in expected {
+            // nDPI names a DNS flow by its query; a flow may also carry several
+            // names (HTTP keep-alive): any of ours matching counts.
+            let key = if e.a <= e.b { (e.a.clone(), e.b.clone()) } else { (e.b.clone(), e.a.clone()) };
+            let got = ours.get(&key).cloned().unwrap_or_default();
+            total += 1;
+            if got.iter().any(|(_, n, _)| n.eq_ignore_ascii_case(&e.name)) {
+                agree += 1;
+            } else {
+                misses.push(format!("{fname}: {} {} <-> {}: nDPI {:?}, ours {:?}", e.family, e.a, e.b, e.name, got));
+            }
+            if let Some(j) = &e.ja3c {
+                ja3_total += 1;
+                if got.iter().any(|(_, _, ours)| ours.as_deref() == Some(j.as_str())) {
+                    ja3_agree += 1;
+                } else {
+                    misses.push(format!("{fname}: JA3C {} <-> {}: nDPI {j}, ours {:?}", e.a, e.b, got));
+                }
+            }
+        }
+    }
+    for m in misses.iter().take(40) {
+        println!("miss: {m}");
+    }
+    println!("names: {agree}/{total} agree; JA3C: {ja3_agree}/{ja3_total} agree");
+    assert!(total > 400, "the nDPI corpus should give hundreds of named flows, got {total}");
+    // Ratchets: the levels reached; they may only go up.
+    assert!(agree * 100 >= total * 99, "names: {agree}/{total}");
+    assert!(ja3_agree * 100 >= ja3_total * 99, "JA3C: {ja3_agree}/{ja3_total}");
+}
