@@ -471,7 +471,9 @@ fn tcp_segment(
         stream.acked(tcp.ack, &mut |c| feed(cfg, counters, app, other, c, files, out));
     }
     if !tcp.payload.is_empty() {
-        td.streams[i].segment(tcp.seq, tcp.payload, &mut |c| feed(cfg, counters, app, dir, c, files, out));
+        // Data on a SYN (TCP Fast Open) starts after the SYN's own sequence number.
+        let seq = if tcp.flags.syn() { tcp.seq.wrapping_add(1) } else { tcp.seq };
+        td.streams[i].segment(seq, tcp.payload, &mut |c| feed(cfg, counters, app, dir, c, files, out));
     }
     if ev.reset {
         for d in [Direction::ToServer, Direction::ToClient] {

@@ -375,3 +375,25 @@ fn out_of_order_memory_is_bounded_by_the_memcap() {
     assert!(h.engine.stream_bytes() <= 4096);
     assert!(h.engine.counters().get("flow.evicted_memcap") >= 1);
 }
+
+#[test]
+fn fast_open_data_on_the_syn_is_inspected() {
+    let mut c = Conv::new(80);
+    let req = b"GET /tfo HTTP/1.1\r\nHost: tfo.example\r\n\r\n";
+    let syn = c.pkt(true, c.cseq, SYN, req);
+    c.cseq += 1 + req.len() as u32;
+    let synack = c.pkt(false, c.sseq, SYN | ACK, b"");
+    c.sseq += 1;
+    let mut frames = vec![syn, synack];
+    frames.extend(c.data(false, b"HTTP/1.1 204 No Content\r\n\r\n", 1400));
+    frames.extend(c.close());
+    let mut h = Harness::new(EngineConfig::default());
+    for f in &frames {
+        h.frame(f);
+    }
+    let recs = h.finish();
+    let http = events(&recs, "http");
+    assert_eq!(http.len(), 1, "{recs:#?}");
+    assert_eq!(http[0]["http"]["url"], "/tfo");
+    assert_eq!(http[0]["http"]["status"], 204);
+}

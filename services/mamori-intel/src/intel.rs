@@ -177,8 +177,14 @@ impl Intel {
         }
     }
 
-    /// A DNS query or answer name, TLS/QUIC SNI or HTTP Host.
+    /// A DNS query or answer name, TLS/QUIC SNI or HTTP Host. An IP
+    /// literal (a Host header or SNI naming an address) is looked up as an
+    /// address.
     pub fn lookup_domain(&self, name: &str, policy: &Policy) -> Option<Verdict> {
+        let bare = name.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<IpAddr>() {
+            return self.lookup_ip(ip, policy);
+        }
         let owned;
         let name = if name.is_ascii() {
             name.strip_suffix('.').unwrap_or(name)

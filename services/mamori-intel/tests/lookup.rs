@@ -118,6 +118,8 @@ fn ip_networks_v4_and_v6() {
     assert!(i.lookup_ip(ip("2001:678:738:1::5"), &policy()).unwrap().is_block());
     assert!(i.lookup_ip(ip("2001:db8:bad:ffff::1"), &policy()).unwrap().is_block());
     assert!(i.lookup_ip(ip("1.10.32.1"), &policy()).is_none());
+    // A Host header or SNI that is an address is looked up as one.
+    assert!(i.lookup_domain("1.10.20.1", &policy()).unwrap().is_block());
     let v = i.lookup_ip(ip("45.95.147.236"), &policy()).unwrap();
     assert_eq!(&*v.primary().unwrap().list, "threatfox");
 }

@@ -125,7 +125,7 @@ fn parse_atom(s: &str) -> KwResult<IpSet> {
             if len > 128 {
                 return Err(bad());
             }
-            let mask = u128::MAX.checked_shl(u32::from(128 - len)).unwrap_or(0);
+            let mask = u128::MAX.checked_shl(u32::from(128u8.saturating_sub(len))).unwrap_or(0);
             let base = u128::from(ip) & mask;
             (base, base | !mask)
         } else if let Some((a, b)) = s.split_once('-') {
@@ -159,7 +159,7 @@ fn parse_atom(s: &str) -> KwResult<IpSet> {
                 if len > 32 {
                     return Err(bad());
                 }
-                u32::MAX.checked_shl(u32::from(32 - len)).unwrap_or(0)
+                u32::MAX.checked_shl(u32::from(32u8.saturating_sub(len))).unwrap_or(0)
             };
             let base = u32::from(ip) & mask_bits;
             (base, base | !mask_bits)
@@ -274,7 +274,7 @@ mod tests {
         let mut v = Vars::empty();
         // Each level expands eightfold; the item budget stops it long before.
         for i in 0..10 {
-            let next = format!("${}", format!("V{}", i + 1));
+            let next = format!("$V{}", i + 1);
             v.set_address(&format!("V{i}"), &format!("[{}]", vec![next; 8].join(",")));
         }
         v.set_address("V10", "1.1.1.1");

@@ -59,7 +59,7 @@ pub(crate) struct Builder<'a> {
     rev: Option<u32>,
     msg: Option<String>,
     classtype: Option<Arc<crate::classification::Classtype>>,
-    priority: Option<u8>,
+    priority: Option<u32>,
     references: Vec<Reference>,
     metadata: Vec<(Arc<str>, Arc<str>)>,
     target: Option<Target>,
@@ -215,8 +215,9 @@ impl<'a> Builder<'a> {
             Some(_) => Err(RuleErrorKind::UnexpectedValue),
         };
         match kw {
+            "requires" => crate::requires::check(need()?)?,
             "msg" => {
-                let v = text::maybe_quoted(need()?);
+                let v = text::quoted(need()?)?;
                 self.msg = Some(text::unescape(v, false)?);
             }
             "sid" => {
@@ -242,19 +243,25 @@ impl<'a> Builder<'a> {
                 self.gid = Some(parse_dec(need()?)?);
             }
             "classtype" => {
-                if self.classtype.is_some() {
-                    return Err(RuleErrorKind::Conflict("classtype given twice"));
-                }
                 let name = text::maybe_quoted(need()?).trim();
-                let ct = self.classes.get(name).ok_or_else(|| RuleErrorKind::UnknownClasstype(name.to_string()))?;
-                self.classtype = Some(Arc::clone(ct));
+                if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                    return Err(invalid(format!("bad classtype name {name:?}")));
+                }
+                // A repeated classtype replaces the earlier one (Suricata accepts it).
+                // Suricata 7 only warns about unknown classtypes and uses the
+                // default priority; the category stays empty.
+                let ct = match self.classes.get(name) {
+                    Some(ct) => Arc::clone(ct),
+                    None => Arc::new(crate::classification::Classtype {
+                        name: name.to_ascii_lowercase(),
+                        description: String::new(),
+                        priority: DEFAULT_PRIORITY,
+                    }),
+                };
+                self.classtype = Some(ct);
             }
             "priority" => {
-                let p: u8 = parse_dec(need()?)?;
-                if p == 0 {
-                    return Err(invalid("priority must be 1..=255"));
-                }
-                self.priority = Some(p);
+                self.priority = Some(parse_dec(need()?)?);
             }
             "reference" => {
                 let v = need()?;
@@ -288,6 +295,11 @@ impl<'a> Builder<'a> {
             }
             "content" => {
                 let c = Content::parse(need()?)?;
+                if !c.negated {
+                    if let Some(s) = &self.sticky {
+                        check_transform_compat(&s.transforms, &c.pattern)?;
+                    }
+                }
                 let idx = self.push(Match::Content(c));
                 self.last_content = Some(idx);
             }
@@ -355,8 +367,9 @@ impl<'a> Builder<'a> {
             "byte_extract" => {
                 let vars = &mut self.byte_vars;
                 let mut define = |name: &str| -> KwResult<ByteVar> {
-                    if vars.iter().any(|v| v == name) {
-                        return Err(invalid(format!("variable {name:?} defined twice")));
+                    // Suricata allows redefining: later uses see the new value.
+                    if let Some(i) = vars.iter().position(|v| v == name) {
+                        return u8::try_from(i).map(ByteVar).map_err(|_| RuleErrorKind::TooLarge("too many byte_extract variables"));
                     }
                     if vars.len() >= MAX_BYTE_VARS {
                         return Err(RuleErrorKind::TooLarge("too many byte_extract variables"));
@@ -486,6 +499,11 @@ impl<'a> Builder<'a> {
             if let Condition::TlsVersion(_) = c {
                 self.require_app(&[AppLayer::Tls])?;
             }
+            if let Condition::IpProto(_) = c {
+                if !matches!(self.header.proto, Protocol::Ip | Protocol::Ipv4 | Protocol::Ipv6) {
+                    return Err(RuleErrorKind::Conflict("ip_proto needs an ip rule"));
+                }
+            }
             self.conditions.push(c);
             return Ok(());
         }
@@ -563,17 +581,12 @@ impl<'a> Builder<'a> {
     }
 
     fn u16_value(&self, s: &str) -> KwResult<Value<u16>> {
-        self.var_or(s, |t| parse_dec::<u16>(t))
+        self.var_or(s, parse_dec::<u16>)
     }
 
     fn i32_value(&self, s: &str) -> KwResult<Value<i32>> {
-        self.var_or(s, |t| {
-            let v = parse_i64(t)?;
-            if !(-65535..=65535).contains(&v) {
-                return Err(invalid(format!("{v} out of range")));
-            }
-            i32::try_from(v).map_err(|_| invalid("out of range"))
-        })
+        // Suricata reads distance and within as any 32-bit integer.
+        self.var_or(s, |t| i32::try_from(parse_i64(t)?).map_err(|_| invalid("out of range")))
     }
 
     /// Whole-rule checks, then the finished rule.
@@ -648,6 +661,28 @@ impl<'a> Builder<'a> {
         }
         Ok(())
     }
+}
+
+/// Suricata rejects content that a transform makes unmatchable.
+fn check_transform_compat(transforms: &[Transform], pattern: &[u8]) -> KwResult<()> {
+    for t in transforms {
+        let bad = match t {
+            Transform::ToLowercase => pattern.iter().any(u8::is_ascii_uppercase),
+            Transform::ToUppercase => pattern.iter().any(u8::is_ascii_lowercase),
+            Transform::StripWhitespace => pattern.iter().any(|b| is_c_space(*b)),
+            Transform::CompressWhitespace => pattern.windows(2).any(|w| w.iter().all(|b| is_c_space(*b))),
+            _ => false,
+        };
+        if bad {
+            return Err(RuleErrorKind::Conflict("content can't match after the buffer's transform"));
+        }
+    }
+    Ok(())
+}
+
+/// C's isspace in the "C" locale.
+fn is_c_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 fn parse_base64_decode(value: Option<&str>) -> KwResult<Base64Decode> {
@@ -841,7 +876,8 @@ mod tests {
         assert!(err(r#"alert tcp any any -> any any (dsize:3; content:"abcdef"; sid:1;)"#).contains("dsize"));
         assert!(err(r#"alert tcp any any -> any any (content:"ab"; fast_pattern; content:"cd"; fast_pattern; sid:1;)"#).contains("more than one"));
         assert!(err(r#"alert tcp any any -> any any (threshold:type limit, track by_src, count 1, seconds 1; detection_filter:track by_src, count 1, seconds 1; sid:1;)"#).contains("threshold and detection_filter"));
-        assert!(err(r#"alert tcp any any -> any any (classtype:nope; sid:1;)"#).contains("unknown classtype \"nope\""));
+        let r = rule(r#"alert tcp any any -> any any (classtype:nope; sid:1;)"#);
+        assert_eq!((r.meta.classtype.as_ref().unwrap().description.as_str(), r.meta.priority), ("", DEFAULT_PRIORITY));
         assert!(err(r#"alert http any any -> any any (http.uri; content:"a"; content:"b"; http_header; sid:1;)"#).contains("sticky buffer is set"));
         assert!(err(r#"alert tcp any any -> any any (http_uri; sid:1;)"#).contains("needs a preceding content"));
         assert!(err(r#"alert tcp any any -> any any (msg:"x"; sid:1)"#).contains("syntax error"));

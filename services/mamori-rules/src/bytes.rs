@@ -357,7 +357,7 @@ pub(crate) fn parse_isdataat(value: &str, vars: &dyn VarLookup) -> KwResult<IsDa
         Some(r) => (true, r.trim()),
         None => (false, first),
     };
-    let position = value_or_var(pos, vars, |s| crate::number::parse_dec::<u16>(s))?;
+    let position = value_or_var(pos, vars, crate::number::parse_dec::<u16>)?;
     let mut relative = false;
     let mut rawbytes = false;
     for opt in it {

@@ -13,7 +13,7 @@ pub struct Classtype {
     /// EVE's `alert.category` (`A Network Trojan was detected`).
     pub description: String,
     /// EVE's `alert.severity` unless the rule sets `priority`.
-    pub priority: u8,
+    pub priority: u32,
 }
 
 /// The classtypes rules may reference, by lowercased name.
@@ -80,7 +80,7 @@ fn parse_line(t: &str) -> Result<Classtype, String> {
         return Err(format!("bad classtype name {name:?}"));
     }
     let prio = prio.trim();
-    let priority: u8 = prio.parse().map_err(|_| format!("bad priority {prio:?}"))?;
+    let priority: u32 = prio.parse().map_err(|_| format!("bad priority {prio:?}"))?;
     Ok(Classtype { name: name.to_string(), description: description.trim().to_string(), priority })
 }
 

@@ -58,6 +58,9 @@ pub struct Content {
     pub rawbytes: bool,
 }
 
+/// The two modifier slots of an anchor kind (offset/depth or distance/within).
+type SlotPair<'a, T> = (&'a mut Option<Value<T>>, &'a mut Option<Value<T>>);
+
 /// Longest content Suricata accepts (its length field is 16 bits).
 pub const MAX_CONTENT_LEN: usize = u16::MAX as usize;
 
@@ -103,9 +106,7 @@ impl Content {
     }
 
     pub(crate) fn set_endswith(&mut self) -> KwResult<()> {
-        if self.endswith {
-            return Err(RuleErrorKind::Conflict("multiple endswith on one content"));
-        }
+        // Repeating endswith is harmless and Suricata accepts it.
         self.endswith = true;
         Ok(())
     }
@@ -187,7 +188,7 @@ impl Content {
         Ok(())
     }
 
-    fn absolute(&mut self) -> KwResult<(&mut Option<Value<u16>>, &mut Option<Value<u16>>)> {
+    fn absolute(&mut self) -> KwResult<SlotPair<'_, u16>> {
         if let Anchor::Anywhere = self.anchor {
             self.anchor = Anchor::Absolute { offset: None, depth: None };
         }
@@ -198,7 +199,7 @@ impl Content {
         }
     }
 
-    fn relative(&mut self) -> KwResult<(&mut Option<Value<i32>>, &mut Option<Value<i32>>)> {
+    fn relative(&mut self) -> KwResult<SlotPair<'_, i32>> {
         if let Anchor::Anywhere = self.anchor {
             self.anchor = Anchor::Relative { distance: None, within: None };
         }

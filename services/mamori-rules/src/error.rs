@@ -41,8 +41,6 @@ pub enum RuleErrorKind {
     DuplicateSid { sid: u32, first: String },
     #[error("pcre does not compile: {0}")]
     PcreCompile(String),
-    #[error("unknown classtype {0:?}")]
-    UnknownClasstype(String),
     #[error("too deeply nested")]
     TooDeep,
     #[error("limit exceeded: {0}")]

@@ -73,6 +73,9 @@ pub(crate) fn parse_flow(value: &str) -> KwResult<FlowOpts> {
             other => return Err(invalid(format!("unknown flow option {other:?}"))),
         }
     }
+    if f.stateless && f.established.is_some() {
+        return Err(RuleErrorKind::Conflict("stateless can't be combined with established or not_established"));
+    }
     Ok(f)
 }
 
@@ -125,7 +128,7 @@ fn bit_cmd(s: &str) -> KwResult<BitCmd> {
     })
 }
 
-fn bit_names(cmd: BitCmd, s: &str) -> KwResult<BitNames> {
+fn bit_names(_cmd: BitCmd, s: &str) -> KwResult<BitNames> {
     let s = s.trim();
     let names = |sep: char| -> KwResult<Vec<String>> {
         let v: Vec<String> = s.split(sep).map(|n| n.trim().to_string()).collect();
@@ -135,9 +138,7 @@ fn bit_names(cmd: BitCmd, s: &str) -> KwResult<BitNames> {
         Ok(v)
     };
     if s.contains('|') {
-        if !cmd.is_condition() {
-            return Err(RuleErrorKind::Conflict("'|' groups only work with isset and isnotset"));
-        }
+        // Suricata accepts OR groups with every command.
         return Ok(BitNames::AnyOf(names('|')?));
     }
     if s.contains('&') {
@@ -349,7 +350,6 @@ mod tests {
         let FlowbitsKw::Bits(b) = parse_flowbits("set,a&b").unwrap() else { panic!() };
         assert_eq!(b.names, BitNames::AllOf(vec!["a".into(), "b".into()]));
         assert!(matches!(parse_flowbits("noalert").unwrap(), FlowbitsKw::NoAlert));
-        assert!(parse_flowbits("set,a|b").is_err());
         assert!(parse_flowbits("set").is_err());
         assert!(parse_flowbits("flip,a").is_err());
         assert!(parse_flowbits("set,a b").is_err());

@@ -28,6 +28,7 @@ mod number;
 mod packet;
 mod pcre;
 mod ranges;
+mod requires;
 mod rule;
 mod ruleset;
 mod text;
@@ -54,6 +55,7 @@ pub use rule::{Asn1, Base64Decode, Detection, Match, Meta, Reference, Rule, Targ
 pub use ruleset::{parse_rule, LoadCache, LoadSummary, RuleSet};
 pub use threshold::{DetectionFilter, Threshold, ThresholdType, Track};
 pub use threshold_config::{ConfigEntry, RateAction, Selector, SuppressBy, ThresholdConfig, ThresholdEntry};
+pub use requires::SURICATA_VERSION;
 pub use vars::Vars;
 
 mod port;

@@ -160,7 +160,7 @@ pub(crate) fn parse(keyword: &str, value: Option<&str>) -> Option<KwResult<Condi
     let r = match keyword {
         "dsize" => need().and_then(|v| parse_cmp(v).map(Condition::Dsize)),
         "ttl" => need().and_then(|v| parse_cmp(v).map(Condition::Ttl)),
-        "tos" => need().and_then(|v| negatable::<u8>(v).map(|(negated, value)| Condition::Tos { negated, value })),
+        "tos" => need().and_then(parse_tos),
         "id" => need().and_then(|v| num(v).map(Condition::IpId)),
         "ipopts" => need().and_then(parse_ipopts),
         "fragbits" => need().and_then(parse_fragbits),
@@ -204,6 +204,24 @@ pub(crate) fn parse(keyword: &str, value: Option<&str>) -> Option<KwResult<Condi
         _ => return None,
     };
     Some(r)
+}
+
+/// `tos:[!]N`: decimal, or hex written `xNN` (Suricata rejects `0x`).
+fn parse_tos(v: &str) -> KwResult<Condition> {
+    let v = v.trim();
+    let (negated, rest) = match v.strip_prefix('!') {
+        Some(r) => (true, r.trim()),
+        None => (false, v),
+    };
+    let value = if let Some(h) = rest.strip_prefix(['x', 'X']) {
+        if h.is_empty() || h.len() > 2 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(invalid(format!("bad tos {rest:?}")));
+        }
+        u8::from_str_radix(h, 16).map_err(|_| invalid(format!("bad tos {rest:?}")))?
+    } else {
+        parse_dec::<u8>(rest)?
+    };
+    Ok(Condition::Tos { negated, value })
 }
 
 fn parse_ipopts(v: &str) -> KwResult<Condition> {
@@ -413,7 +431,9 @@ mod tests {
         assert_eq!(c("itype", "8"), Condition::Itype(NumCmp::Eq(8)));
         assert_eq!(c("icode", ">0"), Condition::Icode(NumCmp::Gt(0)));
         assert_eq!(c("dsize", ">65000"), Condition::Dsize(NumCmp::Gt(65000)));
-        assert_eq!(c("tos", "!0x10"), Condition::Tos { negated: true, value: 16 });
+        assert_eq!(c("tos", "!x10"), Condition::Tos { negated: true, value: 16 });
+        assert_eq!(c("tos", "16"), Condition::Tos { negated: false, value: 16 });
+        assert!(parse("tos", Some("0x10")).unwrap().is_err(), "Suricata rejects 0x");
         assert_eq!(c("ip_proto", "!tcp"), Condition::IpProto(NumCmp::Ne(6)));
         assert_eq!(c("ip_proto", "47"), Condition::IpProto(NumCmp::Eq(47)));
         assert_eq!(c("window", "!1024"), Condition::Window { negated: true, size: 1024 });

@@ -15,7 +15,7 @@ use crate::pcre::Pcre;
 use crate::threshold::{DetectionFilter, Threshold};
 
 /// Suricata's default priority when neither `priority` nor a classtype sets one.
-pub const DEFAULT_PRIORITY: u8 = 3;
+pub const DEFAULT_PRIORITY: u32 = 3;
 
 /// `reference: <type>, <id>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -40,7 +40,7 @@ pub struct Meta {
     pub msg: String,
     pub classtype: Option<Arc<Classtype>>,
     /// `priority`, else the classtype's, else [`DEFAULT_PRIORITY`].
-    pub priority: u8,
+    pub priority: u32,
     pub references: Vec<Reference>,
     /// `metadata: key value, ...` pairs in order.
     pub metadata: Vec<(Arc<str>, Arc<str>)>,

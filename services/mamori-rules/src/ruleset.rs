@@ -162,6 +162,15 @@ impl RuleSet {
                         summary.disabled = summary.disabled.saturating_add(1);
                         continue;
                     }
+                    Line::Indented { line } => {
+                        summary.total = summary.total.saturating_add(1);
+                        summary.skipped.push(RuleError {
+                            origin: Origin { file: Arc::clone(&file), line },
+                            keyword: None,
+                            kind: RuleErrorKind::Syntax("line starts with whitespace (Suricata ignores it)"),
+                        });
+                        continue;
+                    }
                     Line::TooLong { line } => {
                         summary.total = summary.total.saturating_add(1);
                         summary.skipped.push(RuleError {

@@ -21,6 +21,9 @@ pub enum Line {
     Disabled { line: u32 },
     /// A logical rule longer than [`MAX_RULE_LEN`].
     TooLong { line: u32 },
+    /// A rule-like line starting with a space or tab, which Suricata ignores
+    /// without a word; we report it instead of loading or hiding it.
+    Indented { line: u32 },
 }
 
 /// Splits a rules file into logical lines. Comments and blank lines are
@@ -50,6 +53,10 @@ pub fn logical_lines(src: &str) -> Vec<Line> {
             None => {
                 let t = trimmed_end.trim_start();
                 if t.is_empty() {
+                    continue;
+                }
+                if raw.starts_with([' ', '\t']) && !t.starts_with('#') {
+                    out.push(Line::Indented { line: lineno });
                     continue;
                 }
                 if let Some(comment) = t.strip_prefix('#') {
@@ -115,6 +122,10 @@ pub struct RuleParts<'a> {
 pub fn split_rule(text: &str) -> KwResult<RuleParts<'_>> {
     let open = text.find('(').ok_or(RuleErrorKind::Syntax("no option list \"(...)\""))?;
     let (head, rest) = text.split_at(open);
+    // Suricata splits the header on whitespace, so `any(msg...` is a port.
+    if !head.ends_with(char::is_whitespace) {
+        return Err(RuleErrorKind::Syntax("no space before the option list"));
+    }
     let rest = rest.trim_end();
     let inner = rest
         .strip_prefix('(')
@@ -290,7 +301,7 @@ mod tests {
 
     #[test]
     fn comments_blank_lines_and_continuations() {
-        let src = "# a comment\n\n#alert tcp any any -> any any (sid:9;)\nalert tcp any any -> any any ( \\\nmsg:\"x\"; \\\nsid:2;)\n  \nalert ip any any -> any any (sid:3;)\n";
+        let src = "# a comment\n\n#alert tcp any any -> any any (sid:9;)\nalert tcp any any -> any any ( \\\nmsg:\"x\"; \\\nsid:2;)\n  \nalert ip any any -> any any (sid:3;)\n\talert ip any any -> any any (sid:4;)\n   # indented comment\n";
         let lines = logical_lines(src);
         assert_eq!(
             lines,
@@ -298,6 +309,7 @@ mod tests {
                 Line::Disabled { line: 3 },
                 Line::Rule { line: 4, text: "alert tcp any any -> any any ( msg:\"x\"; sid:2;)".into() },
                 Line::Rule { line: 8, text: "alert ip any any -> any any (sid:3;)".into() },
+                Line::Indented { line: 9 },
             ]
         );
     }
@@ -325,6 +337,7 @@ mod tests {
         assert!(split_rule("alert tcp any any -> any (sid:1;)").is_err());
         assert!(split_rule("alert tcp any any -> any any sid:1;").is_err());
         assert!(split_rule("alert tcp any any -> any any (sid:1;").is_err());
+        assert!(split_rule("alert tcp any any -> any any(sid:1;)").is_err());
     }
 
     #[test]

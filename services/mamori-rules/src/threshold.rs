@@ -114,7 +114,6 @@ pub(crate) fn parse_threshold(value: &str) -> KwResult<Threshold> {
         count: parse_dec(get(&p, "count")?)?,
         seconds: parse_dec(get(&p, "seconds")?)?,
     };
-    check_count(t.count)?;
     Ok(t)
 }
 
@@ -126,15 +125,7 @@ pub(crate) fn parse_detection_filter(value: &str) -> KwResult<DetectionFilter> {
         count: parse_dec(get(&p, "count")?)?,
         seconds: parse_dec(get(&p, "seconds")?)?,
     };
-    check_count(d.count)?;
     Ok(d)
-}
-
-fn check_count(count: u32) -> KwResult<()> {
-    if count == 0 {
-        return Err(invalid("count must be at least 1"));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -151,7 +142,7 @@ mod tests {
         assert!(parse_threshold("type limit, track by_either, count 1, seconds 1").is_err());
         assert!(parse_threshold("type limit, track by_src, count 1, seconds 1, count 2").is_err());
         assert!(parse_threshold("type often, track by_src, count 1, seconds 1").is_err());
-        assert!(parse_threshold("type limit, track by_src, count 0, seconds 1").is_err());
+        assert_eq!(parse_threshold("type limit, track by_src, count 0, seconds 1").unwrap().count, 0, "Suricata accepts 0");
     }
 
     #[test]

@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use mamori_rules::{Classifications, RuleSet, Vars};
+use mamori_rules::{Anchor, Buffer, Classifications, Match, RegexEngine, RuleSet, Vars};
 
-/// Ratchet: the share of enabled ET Open rules that load today. Raise it when
-/// coverage improves; a drop is a regression.
-const MIN_LOADED_PERCENT: f64 = 95.0;
+/// Ratchet: the share of enabled ET Open rules that load today (all of them,
+/// as with Suricata 7.0.10). The issue asks for 95 %; a drop is a regression.
+const MIN_LOADED_PERCENT: f64 = 100.0;
 
 fn et_dir() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/et-open");
@@ -55,6 +55,31 @@ fn et_open_loads() {
     }
     assert_eq!(summary.loaded, set.len());
     assert!(summary.total > 20_000, "ET Open has ~25k enabled rules, saw {}", summary.total);
+    // A rule parsed the way Suricata reads it (emerging-adware_pup.rules).
+    let r = set.get(1, 2037896).expect("sid 2037896");
+    let steps: Vec<(Buffer, &str)> = r.detections.iter().map(|d| (d.buffer, d.item.keyword())).collect();
+    assert_eq!(
+        steps,
+        vec![
+            (Buffer::HttpMethod, "content"),
+            (Buffer::HttpUri, "content"),
+            (Buffer::HttpUri, "pcre"),
+            (Buffer::HttpHost, "content"),
+            (Buffer::HttpHeaderNames, "content"),
+        ]
+    );
+    let Match::Content(uri) = &r.detections[1].item else { panic!("content") };
+    assert_eq!(uri.pattern, b"/notifier/watcher-check/?t=");
+    assert!(uri.fast_pattern.is_some() && uri.anchor == Anchor::StartsWith);
+    let Match::Pcre(p) = &r.detections[2].item else { panic!("pcre") };
+    assert!(p.flags.relative);
+    assert_eq!(p.engine, RegexEngine::Pcre2, "PCRE's $ also matches before a final newline");
+    let Match::Content(host) = &r.detections[3].item else { panic!("content") };
+    assert!(host.endswith);
+    let Match::Content(names) = &r.detections[4].item else { panic!("content") };
+    assert!(names.negated);
+    assert_eq!(r.meta.classtype.as_ref().map(|c| c.priority), Some(2));
+
     let pct = summary.percent_loaded();
     assert!(pct >= MIN_LOADED_PERCENT, "only {pct:.2}% loaded\n{summary}");
 }
