@@ -52,10 +52,14 @@ impl Capture {
         open()?.read_exact(&mut magic).map_err(|source| CaptureError::Open { path: path.to_owned(), source })?;
         let fmt = |e: pcap_file::PcapError| CaptureError::Format { path: path.to_owned(), what: e.to_string() };
         let inner = match magic {
-            [0x0a, 0x0d, 0x0d, 0x0a] => {
-                Inner::PcapNg { reader: PcapNgReader::new(BufReader::new(open()?)).map_err(fmt)?, interfaces: Vec::new() }
-            }
-            [0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4] | [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d] => {
+            [0x0a, 0x0d, 0x0d, 0x0a] => Inner::PcapNg {
+                reader: PcapNgReader::new(BufReader::new(open()?)).map_err(fmt)?,
+                interfaces: Vec::new(),
+            },
+            [0xd4, 0xc3, 0xb2, 0xa1]
+            | [0xa1, 0xb2, 0xc3, 0xd4]
+            | [0x4d, 0x3c, 0xb2, 0xa1]
+            | [0xa1, 0xb2, 0x3c, 0x4d] => {
                 let reader = PcapReader::new(BufReader::new(open()?)).map_err(fmt)?;
                 let dlt = u32::from(reader.header().datalink);
                 Inner::Pcap { link: LinkType::from_pcap(dlt).map_err(|_| dlt), reader }

@@ -164,12 +164,7 @@ pub struct MemoryFile {
 
 impl FileSink for MemorySink {
     fn open(&mut self, dir: Direction, meta: FileMeta) -> FileId {
-        self.files.push(MemoryFile {
-            dir,
-            meta,
-            content: Vec::new(),
-            end: None,
-        });
+        self.files.push(MemoryFile { dir, meta, content: Vec::new(), end: None });
         FileId(self.files.len() as u32 - 1)
     }
     fn data(&mut self, id: FileId, data: &[u8]) {

@@ -22,7 +22,6 @@ use crate::counters::Counters;
 use crate::events::{flow_record, tuple, EndReason};
 use crate::flowdata::{App, Detection, FlowData, TcpData};
 
-
 /// One captured or queued packet.
 #[derive(Clone, Copy, Debug)]
 pub struct PacketIn<'a> {
@@ -273,7 +272,9 @@ impl Engine {
         let mut files = flow_files.sink(&mut *self.gate);
         if !flow.data.bypassed {
             match t {
-                Transport::Tcp(tcp) => tcp_segment(&self.cfg, &mut self.counters, &mut flow.data, dir, tcp, &mut files, &mut app_out),
+                Transport::Tcp(tcp) => {
+                    tcp_segment(&self.cfg, &mut self.counters, &mut flow.data, dir, tcp, &mut files, &mut app_out)
+                }
                 Transport::Udp(u) => udp_datagram(&mut self.counters, &mut flow.data, dir, u.payload, &mut app_out),
                 _ => {}
             }
@@ -660,7 +661,10 @@ fn emit(
             let mut rec = EveRecord::new(ts, "anomaly");
             tuple(&mut rec, flow, Direction::ToServer);
             rec.app_proto = app_proto;
-            rec.push("anomaly", &json!({"app_proto": a.layer, "type": "applayer", "event": a.event, "layer": "proto_parser"}));
+            rec.push(
+                "anomaly",
+                &json!({"app_proto": a.layer, "type": "applayer", "event": a.event, "layer": "proto_parser"}),
+            );
             out.push(rec);
         }
     }

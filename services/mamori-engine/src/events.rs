@@ -87,7 +87,9 @@ pub(crate) fn flow_record(flow: &Flow<FlowData>, reason: EndReason) -> EveRecord
         });
         let obj = tcp.as_object_mut();
         if let Some(o) = obj {
-            for (bit, name) in [(0x02, "syn"), (0x01, "fin"), (0x04, "rst"), (0x08, "psh"), (0x10, "ack"), (0x20, "urg")] {
+            for (bit, name) in
+                [(0x02, "syn"), (0x01, "fin"), (0x04, "rst"), (0x08, "psh"), (0x10, "ack"), (0x20, "urg")]
+            {
                 if all & bit != 0 {
                     o.insert(name.into(), Value::Bool(true));
                 }

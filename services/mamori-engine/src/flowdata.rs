@@ -28,7 +28,9 @@ pub(crate) enum App {
     Dns(DnsUdpSession),
     Quic(Box<QuicSession>),
     /// Nothing we parse (or the parser gave up, or STARTTLS without TLS).
-    None { proto: Option<AppProto> },
+    None {
+        proto: Option<AppProto>,
+    },
 }
 
 impl App {

@@ -3,7 +3,10 @@
 
 use std::net::IpAddr;
 
-use mamori_engine::{Engine, EngineConfig, EveRecord, FileDecision, FileGate, FileInfo, LinkType, PacketIn, PacketResult, Timestamp, Verdict};
+use mamori_engine::{
+    Engine, EngineConfig, EveRecord, FileDecision, FileGate, FileInfo, LinkType, PacketIn, PacketResult, Timestamp,
+    Verdict,
+};
 use mamori_wire::build::{ethernet, tcp_packet, udp_packet, TcpSpec};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -29,7 +32,10 @@ impl Harness {
 
     fn frame(&mut self, f: &[u8]) -> PacketResult {
         self.ts += 1000;
-        let r = self.engine.process(&PacketIn { ts: Timestamp(self.ts), link: LinkType::Ethernet, data: f, pcap_cnt: None }, &mut self.out);
+        let r = self.engine.process(
+            &PacketIn { ts: Timestamp(self.ts), link: LinkType::Ethernet, data: f, pcap_cnt: None },
+            &mut self.out,
+        );
         self.results.push(r);
         r
     }
@@ -56,7 +62,14 @@ struct Conv {
 
 impl Conv {
     fn new(sp: u16) -> Conv {
-        Conv { c: "192.168.1.10".parse().unwrap(), s: "203.0.113.5".parse().unwrap(), cp: 40000, sp, cseq: 1000, sseq: 5000 }
+        Conv {
+            c: "192.168.1.10".parse().unwrap(),
+            s: "203.0.113.5".parse().unwrap(),
+            cp: 40000,
+            sp,
+            cseq: 1000,
+            sseq: 5000,
+        }
     }
 
     fn pkt(&self, from_client: bool, seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
@@ -66,7 +79,11 @@ impl Conv {
             (self.s, self.c, self.sp, self.cp, self.cseq)
         };
         let ip = tcp_packet(&TcpSpec { src, dst, sport, dport, seq, ack, flags, window: 65535, payload });
-        if from_client { ethernet(CMAC, SMAC, &ip) } else { ethernet(SMAC, CMAC, &ip) }
+        if from_client {
+            ethernet(CMAC, SMAC, &ip)
+        } else {
+            ethernet(SMAC, CMAC, &ip)
+        }
     }
 
     fn handshake(&mut self) -> Vec<Vec<u8>> {
@@ -106,8 +123,14 @@ impl Conv {
 fn http_exchange(port: u16, body: &[u8]) -> Vec<Vec<u8>> {
     let mut c = Conv::new(port);
     let mut frames = c.handshake();
-    frames.extend(c.data(true, b"GET /files/report.pdf HTTP/1.1\r\nHost: www.example.jp\r\nUser-Agent: test\r\n\r\n", 1460));
-    let mut resp = format!("HTTP/1.1 200 OK\r\nContent-Type: application/pdf\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    frames.extend(c.data(
+        true,
+        b"GET /files/report.pdf HTTP/1.1\r\nHost: www.example.jp\r\nUser-Agent: test\r\n\r\n",
+        1460,
+    ));
+    let mut resp =
+        format!("HTTP/1.1 200 OK\r\nContent-Type: application/pdf\r\nContent-Length: {}\r\n\r\n", body.len())
+            .into_bytes();
     resp.extend_from_slice(body);
     frames.extend(c.data(false, &resp, 1000));
     frames.extend(c.close());
@@ -207,7 +230,11 @@ fn dns_query_and_answer_share_a_transaction() {
     let (c, s): (IpAddr, IpAddr) = ("192.168.1.10".parse().unwrap(), "192.168.1.1".parse().unwrap());
     let mut h = Harness::new(EngineConfig::default());
     h.frame(&ethernet(CMAC, SMAC, &udp_packet(c, s, 5353, 53, &dns_query(0x1234, "mail.example.co.jp"))));
-    h.frame(&ethernet(SMAC, CMAC, &udp_packet(s, c, 53, 5353, &dns_answer(0x1234, "mail.example.co.jp", [198, 51, 100, 7]))));
+    h.frame(&ethernet(
+        SMAC,
+        CMAC,
+        &udp_packet(s, c, 53, 5353, &dns_answer(0x1234, "mail.example.co.jp", [198, 51, 100, 7])),
+    ));
     let recs = h.finish();
     let dns = events(&recs, "dns");
     assert_eq!(dns.len(), 2, "{recs:#?}");
@@ -275,7 +302,8 @@ fn idle_udp_flow_times_out() {
 #[test]
 fn malformed_packets_are_counted_not_fatal() {
     let mut h = Harness::new(EngineConfig::default());
-    let good = ethernet(CMAC, SMAC, &udp_packet("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap(), 1, 2, b"abc"));
+    let good =
+        ethernet(CMAC, SMAC, &udp_packet("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap(), 1, 2, b"abc"));
     for cut in 0..good.len() {
         h.frame(&good[..cut]);
     }

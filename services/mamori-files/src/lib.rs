@@ -7,8 +7,8 @@
 //! the gate's owner settles it (`Engine::resolve_file`, e.g. after an
 //! anti-virus scan), which is the hook the anti-virus work plugs into.
 
-use md5::Md5;
 use mamori_applayer::{Direction, FileEnd, FileId, FileMeta, FileSink};
+use md5::Md5;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 

@@ -67,13 +67,9 @@ impl IpSet {
         group::resolve::<AddrDomain>(s, vars)
     }
 
-    fn union_with(&mut self, other: IpSet) {
-        if !other.v4.is_empty() {
-            self.v4 = self.v4.union(&other.v4);
-        }
-        if !other.v6.is_empty() {
-            self.v6 = self.v6.union(&other.v6);
-        }
+    fn append_raw(&mut self, other: &IpSet) {
+        self.v4.append_raw(&other.v4);
+        self.v6.append_raw(&other.v6);
     }
 }
 
@@ -94,10 +90,12 @@ impl Domain for AddrDomain {
     }
 
     fn union_into(acc: &mut IpSet, add: IpSet) {
-        acc.union_with(add);
+        acc.append_raw(&add);
     }
 
-    fn merge(mut pos: IpSet, neg: IpSet) -> KwResult<IpSet> {
+    fn merge(pos: IpSet, neg: IpSet) -> KwResult<IpSet> {
+        let mut pos = IpSet { v4: pos.v4.normalized(), v6: pos.v6.normalized() };
+        let neg = IpSet { v4: neg.v4.normalized(), v6: neg.v6.normalized() };
         if neg.v4.is_full() {
             return Err(invalid("complete IP space negated"));
         }

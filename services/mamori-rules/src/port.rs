@@ -73,10 +73,11 @@ impl Domain for PortDomain {
     }
 
     fn union_into(acc: &mut PortSet, add: PortSet) {
-        acc.set = acc.set.union(&add.set);
+        acc.set.append_raw(&add.set);
     }
 
     fn merge(pos: PortSet, neg: PortSet) -> KwResult<PortSet> {
+        let (pos, neg) = (PortSet { set: pos.set.normalized() }, PortSet { set: neg.set.normalized() });
         if neg.set.is_full() {
             return Err(invalid("complete port space negated"));
         }

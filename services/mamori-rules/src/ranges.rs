@@ -59,6 +59,16 @@ impl<T: Point> RangeSet<T> {
         RangeSet { ranges: out }
     }
 
+    /// Appends without normalizing; call [`RangeSet::normalized`] before
+    /// using the set. Lets a group of n items build in O(n log n).
+    pub(crate) fn append_raw(&mut self, other: &Self) {
+        self.ranges.extend_from_slice(&other.ranges);
+    }
+
+    pub(crate) fn normalized(self) -> Self {
+        Self::from_ranges(self.ranges)
+    }
+
     pub fn ranges(&self) -> &[(T, T)] {
         &self.ranges
     }
@@ -75,12 +85,6 @@ impl<T: Point> RangeSet<T> {
         // First range whose end is >= p.
         let idx = self.ranges.partition_point(|&(_, b)| b < p);
         self.ranges.get(idx).is_some_and(|&(a, _)| a <= p)
-    }
-
-    pub fn union(&self, other: &Self) -> Self {
-        let mut v = self.ranges.clone();
-        v.extend_from_slice(&other.ranges);
-        Self::from_ranges(v)
     }
 
     pub fn complement(&self) -> Self {

@@ -244,13 +244,8 @@ impl Reassembler {
     fn insert_pending(&mut self, start: u64, data: &[u8]) {
         let end = start + data.len() as u64;
         // Existing segments that overlap [start, end).
-        let overlapping: Vec<u64> = self
-            .pending
-            .range(..end)
-            .rev()
-            .take_while(|(s, d)| *s + d.len() as u64 > start)
-            .map(|(s, _)| *s)
-            .collect();
+        let overlapping: Vec<u64> =
+            self.pending.range(..end).rev().take_while(|(s, d)| *s + d.len() as u64 > start).map(|(s, _)| *s).collect();
         // Parts of the new segment that survive, as (start, end) ranges.
         let mut keep_new = vec![(start, end)];
         let mut reinsert: Vec<(u64, Vec<u8>)> = Vec::new();

@@ -72,7 +72,8 @@ pub fn ip_packet(src: IpAddr, dst: IpAddr, proto: u8, ttl: u8, mut l4: Vec<u8>) 
         }
         (IpAddr::V6(s), IpAddr::V6(d)) => {
             if let Some(at) = ck_at.filter(|at| l4.len() >= at + 2) {
-                let pseudo = [&s.octets()[..], &d.octets()[..], &(len as u32).to_be_bytes(), &[0, 0, 0, proto]].concat();
+                let pseudo =
+                    [&s.octets()[..], &d.octets()[..], &(len as u32).to_be_bytes(), &[0, 0, 0, proto]].concat();
                 l4[at] = 0;
                 l4[at + 1] = 0;
                 let c = checksum(&[&pseudo, &l4]);
@@ -143,14 +144,28 @@ mod tests {
     fn built_packets_decode_and_verify() {
         for (s, d) in [("10.0.0.1", "10.0.0.2"), ("2001:db8::1", "2001:db8::2")] {
             let (src, dst): (IpAddr, IpAddr) = (s.parse().unwrap(), d.parse().unwrap());
-            let p = tcp_packet(&TcpSpec { src, dst, sport: 1, dport: 2, seq: 3, ack: 4, flags: 0x18, window: 5, payload: b"hey" });
+            let p = tcp_packet(&TcpSpec {
+                src,
+                dst,
+                sport: 1,
+                dport: 2,
+                seq: 3,
+                ack: 4,
+                flags: 0x18,
+                window: 5,
+                payload: b"hey",
+            });
             let dg = ip::decode_any(&p).unwrap();
             let Transport::Tcp(t) = transport::decode(dg.proto, dg.payload).unwrap() else { panic!() };
             assert_eq!((t.seq, t.ack, t.payload), (3, 4, &b"hey"[..]));
             // A correct transport checksum sums (with the pseudo-header) to zero.
             let pseudo: Vec<u8> = match (src, dst) {
-                (IpAddr::V4(a), IpAddr::V4(b)) => [&a.octets()[..], &b.octets()[..], &[0, 6], &(dg.payload.len() as u16).to_be_bytes()].concat(),
-                (IpAddr::V6(a), IpAddr::V6(b)) => [&a.octets()[..], &b.octets()[..], &(dg.payload.len() as u32).to_be_bytes(), &[0, 0, 0, 6]].concat(),
+                (IpAddr::V4(a), IpAddr::V4(b)) => {
+                    [&a.octets()[..], &b.octets()[..], &[0, 6], &(dg.payload.len() as u16).to_be_bytes()].concat()
+                }
+                (IpAddr::V6(a), IpAddr::V6(b)) => {
+                    [&a.octets()[..], &b.octets()[..], &(dg.payload.len() as u32).to_be_bytes(), &[0, 0, 0, 6]].concat()
+                }
                 _ => unreachable!(),
             };
             assert_eq!(checksum(&[&pseudo, dg.payload]), 0);

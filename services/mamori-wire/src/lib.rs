@@ -23,7 +23,7 @@ pub mod transport;
 pub mod tunnel;
 
 pub use error::DecodeError;
-pub use ip::{IpDatagram, IpVersion, Fragment};
+pub use ip::{Fragment, IpDatagram, IpVersion};
 pub use link::{LinkFrame, LinkType, NetProto};
 pub use transport::{Icmp, Tcp, TcpFlags, TcpOptions, Transport, Udp};
 

@@ -94,7 +94,10 @@ pub enum Transport<'a> {
     Icmp(Icmp<'a>),
     Icmpv6(Icmp<'a>),
     /// Any other IP protocol: tracked as a flow by addresses only.
-    Other { proto: u8, payload: &'a [u8] },
+    Other {
+        proto: u8,
+        payload: &'a [u8],
+    },
 }
 
 impl Transport<'_> {
@@ -208,7 +211,8 @@ mod tests {
 
     fn tcp_bytes(opts: &[u8], payload: &[u8]) -> Vec<u8> {
         let hlen = 20 + opts.len();
-        let mut t = vec![0x04, 0xd2, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, ((hlen / 4) as u8) << 4, 0x12, 0xff, 0xff, 0, 0, 0, 0];
+        let mut t =
+            vec![0x04, 0xd2, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, ((hlen / 4) as u8) << 4, 0x12, 0xff, 0xff, 0, 0, 0, 0];
         t.extend_from_slice(opts);
         t.extend_from_slice(payload);
         t

@@ -62,11 +62,21 @@ pub fn gre(data: &[u8]) -> Result<LinkFrame<'_>, DecodeError> {
     }
     let payload = data.get(at..).ok_or(TRUNC)?;
     match proto {
-        0x0800 => Ok(LinkFrame { src_mac: None, dst_mac: None, vlans: Vlans::default(), proto: NetProto::Ipv4, payload }),
-        0x86dd => Ok(LinkFrame { src_mac: None, dst_mac: None, vlans: Vlans::default(), proto: NetProto::Ipv6, payload }),
+        0x0800 => {
+            Ok(LinkFrame { src_mac: None, dst_mac: None, vlans: Vlans::default(), proto: NetProto::Ipv4, payload })
+        }
+        0x86dd => {
+            Ok(LinkFrame { src_mac: None, dst_mac: None, vlans: Vlans::default(), proto: NetProto::Ipv6, payload })
+        }
         0x880b => ppp(payload),
         0x6558 => link_decode(LinkType::Ethernet, payload),
-        other => Ok(LinkFrame { src_mac: None, dst_mac: None, vlans: Vlans::default(), proto: NetProto::Other(other), payload }),
+        other => Ok(LinkFrame {
+            src_mac: None,
+            dst_mac: None,
+            vlans: Vlans::default(),
+            proto: NetProto::Other(other),
+            payload,
+        }),
     }
 }
 

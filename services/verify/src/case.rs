@@ -80,7 +80,11 @@ impl Case {
         };
         let pcap = match t.pcap.as_ref().and_then(|v| v.as_str()) {
             Some(p) => dir.join(p),
-            None => with_ext("pcap").into_iter().chain(with_ext("pcapng")).next().ok_or(CaseError::NoCapture { path: dir.to_owned() })?,
+            None => with_ext("pcap")
+                .into_iter()
+                .chain(with_ext("pcapng"))
+                .next()
+                .ok_or(CaseError::NoCapture { path: dir.to_owned() })?,
         };
         let threshold = Some(dir.join("threshold.config")).filter(|p| p.exists());
         let args = match &t.args {

@@ -129,14 +129,23 @@ mod tests {
     #[test]
     fn filter_counts_matching_records() {
         let f: Filter = serde_yaml::from_str("count: 1\nmatch:\n  event_type: http\n  http.status: 200\n").unwrap();
-        let recs = [json!({"event_type": "http", "http": {"status": 200}}), json!({"event_type": "http", "http": {"status": 404}})];
+        let recs = [
+            json!({"event_type": "http", "http": {"status": 200}}),
+            json!({"event_type": "http", "http": {"status": 404}}),
+        ];
         assert_eq!(f.count_matches(recs.iter()), 1);
     }
 
     #[test]
     fn has_key_and_not_has_key() {
-        let f: Filter = serde_yaml::from_str("count: 1\nmatch:\n  event_type: http\n  not-has-key: pcap_cnt\n  has-key: http.url\n").unwrap();
-        let recs = [json!({"event_type": "http", "http": {"url": "/"}}), json!({"event_type": "http", "pcap_cnt": 3, "http": {"url": "/"}})];
+        let f: Filter = serde_yaml::from_str(
+            "count: 1\nmatch:\n  event_type: http\n  not-has-key: pcap_cnt\n  has-key: http.url\n",
+        )
+        .unwrap();
+        let recs = [
+            json!({"event_type": "http", "http": {"url": "/"}}),
+            json!({"event_type": "http", "pcap_cnt": 3, "http": {"url": "/"}}),
+        ];
         assert_eq!(f.count_matches(recs.iter()), 1);
     }
 

@@ -30,11 +30,19 @@ impl Scope {
 
 #[derive(Debug)]
 pub enum CaseOutcome {
-    Pass { checks: usize },
-    Fail { failures: Vec<String> },
+    Pass {
+        checks: usize,
+    },
+    Fail {
+        failures: Vec<String>,
+    },
     /// Nothing in scope, or the case is for another engine version.
-    Skip { why: String },
-    Error { why: String },
+    Skip {
+        why: String,
+    },
+    Error {
+        why: String,
+    },
 }
 
 /// Run one case and score its in-scope checks.
@@ -45,7 +53,8 @@ pub fn run_case(case: &Case, scope: Scope) -> CaseOutcome {
     if case.too_old() {
         return CaseOutcome::Skip { why: "for older engines".into() };
     }
-    let filters: Vec<&Filter> = case.checks.iter().filter_map(|c| c.filter.as_ref()).filter(|f| scope.covers(f)).collect();
+    let filters: Vec<&Filter> =
+        case.checks.iter().filter_map(|c| c.filter.as_ref()).filter(|f| scope.covers(f)).collect();
     if filters.is_empty() {
         return CaseOutcome::Skip { why: "no checks in scope".into() };
     }
@@ -64,7 +73,9 @@ pub fn run_case(case: &Case, scope: Scope) -> CaseOutcome {
             let keys: Vec<String> = f
                 .matches
                 .iter()
-                .map(|(k, v)| format!("{}={}", k.as_str().unwrap_or("?"), serde_yaml::to_string(v).unwrap_or_default().trim()))
+                .map(|(k, v)| {
+                    format!("{}={}", k.as_str().unwrap_or("?"), serde_yaml::to_string(v).unwrap_or_default().trim())
+                })
                 .collect();
             failures.push(format!("{{{}}}: expected {want}, got {got}", keys.join(", ")));
         }

@@ -33,7 +33,11 @@ fn parse_out(text: &str) -> Vec<Expected> {
     let mut v = Vec::new();
     for line in text.lines() {
         let mut words = line.split_whitespace();
-        let (Some(_n), Some(proto), Some(a), Some("<->"), Some(b)) = (words.next(), words.next(), words.next(), words.next(), words.next()) else { continue };
+        let (Some(_n), Some(proto), Some(a), Some("<->"), Some(b)) =
+            (words.next(), words.next(), words.next(), words.next(), words.next())
+        else {
+            continue;
+        };
         if proto != "TCP" && proto != "UDP" {
             continue;
         }
@@ -60,7 +64,11 @@ fn canonical(ep: &str) -> Option<String> {
 fn endpoint(ip: &Value, port: &Value) -> String {
     let ip = ip.as_str().unwrap_or("");
     let port = port.as_u64().unwrap_or(0);
-    if ip.contains(':') { format!("[{ip}]:{port}") } else { format!("{ip}:{port}") }
+    if ip.contains(':') {
+        format!("[{ip}]:{port}")
+    } else {
+        format!("{ip}:{port}")
+    }
 }
 
 /// Names our EVE gives per unordered tuple.
@@ -90,7 +98,8 @@ fn names_and_ja3_agree_with_ndpi() {
         eprintln!("skipped: shared/testdata/ndpi not present");
         return;
     };
-    let mut captures: Vec<PathBuf> = std::fs::read_dir(root.join("pcap")).unwrap().flatten().map(|e| e.path()).collect();
+    let mut captures: Vec<PathBuf> =
+        std::fs::read_dir(root.join("pcap")).unwrap().flatten().map(|e| e.path()).collect();
     captures.sort();
     let (mut total, mut agree, mut ja3_total, mut ja3_agree) = (0usize, 0usize, 0usize, 0usize);
     let mut misses = Vec::new();

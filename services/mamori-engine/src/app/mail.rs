@@ -48,7 +48,12 @@ impl MailSession {
         for ev in std::mem::take(&mut self.events) {
             match ev {
                 MailEvent::MailComplete { tx_id, record } => {
-                    out.records.push(AppRecord { event_type: et, tx_id: Some(tx_id), dir: None, objects: objects(&record) });
+                    out.records.push(AppRecord {
+                        event_type: et,
+                        tx_id: Some(tx_id),
+                        dir: None,
+                        objects: objects(&record),
+                    });
                 }
                 MailEvent::Anomaly(a) => out.anomalies.push(a),
                 _ => {}
