@@ -61,9 +61,7 @@ pub fn app_for_ip(ip: IpAddr) -> Option<App> {
                 return app_for_ip(IpAddr::V4(v4));
             }
             let a = u128::from(a);
-            V6.iter()
-                .find(|(net, len, _)| a & mask128(*len) == u128::from(std::net::Ipv6Addr::from(*net)))
-                .map(|e| e.2)
+            V6.iter().find(|(net, len, _)| a & mask128(*len) == u128::from(std::net::Ipv6Addr::from(*net))).map(|e| e.2)
         }
     }
 }

@@ -144,7 +144,8 @@ fn matches(p: Pattern, name: &str) -> Option<usize> {
     match p {
         Pattern::Suffix(s) => {
             let boundary = name.len() == s.len()
-                || name.len().checked_sub(s.len().saturating_add(1)).and_then(|i| name.as_bytes().get(i)) == Some(&b'.');
+                || name.len().checked_sub(s.len().saturating_add(1)).and_then(|i| name.as_bytes().get(i))
+                    == Some(&b'.');
             (name.ends_with(s) && boundary).then_some(s.len())
         }
         Pattern::Prefix(s) => name.starts_with(s).then_some(s.len()),

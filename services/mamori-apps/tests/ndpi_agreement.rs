@@ -65,8 +65,7 @@ fn agreement_with_ndpi() {
     let mut per_app: BTreeMap<&'static str, (usize, usize)> = BTreeMap::new();
     let mut disagreements = Vec::new();
     let mut others = Vec::new();
-    let mut captures: Vec<PathBuf> =
-        std::fs::read_dir(dir.join("pcap")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut captures: Vec<PathBuf> = std::fs::read_dir(dir.join("pcap")).unwrap().map(|e| e.unwrap().path()).collect();
     captures.sort();
     for cap in captures {
         let name = cap.file_name().unwrap().to_string_lossy().into_owned();
@@ -76,15 +75,26 @@ fn agreement_with_ndpi() {
             continue;
         }
         let flows = support::flows(&cap);
-        let by_key: HashMap<Key, &support::Flow> =
-            flows.iter().map(|f| (Key::new(if f.facts.transport == mamori_apps::Transport::Tcp { 6 } else { 17 }, f.client, f.server), f)).collect();
+        let by_key: HashMap<Key, &support::Flow> = flows
+            .iter()
+            .map(|f| {
+                (Key::new(if f.facts.transport == mamori_apps::Transport::Tcp { 6 } else { 17 }, f.client, f.server), f)
+            })
+            .collect();
         for e in expected {
             let Some(app) = e.app else {
                 // nDPI names something we do not: we should name nothing,
                 // or a close relative (Skype_Teams/Teams, WhatsAppCall/WhatsApp).
                 let ours = by_key.get(&e.key).and_then(|f| classify(&f.facts)).map(|d| d.app);
                 if let Some(ours) = ours {
-                    others.push(format!("{name}: {:?} {} <-> {} nDPI {} ours {}", e.key.transport, e.key.a, e.key.b, e.label, ours.name()));
+                    others.push(format!(
+                        "{name}: {:?} {} <-> {} nDPI {} ours {}",
+                        e.key.transport,
+                        e.key.a,
+                        e.key.b,
+                        e.label,
+                        ours.name()
+                    ));
                 }
                 continue;
             };
@@ -94,7 +104,14 @@ fn agreement_with_ndpi() {
             if got == Some(app) {
                 entry.1 += 1;
             } else {
-                disagreements.push(format!("{name}: {:?} {} <-> {} nDPI {} ours {:?}", e.key.transport, e.key.a, e.key.b, e.label, got.map(|a| a.name())));
+                disagreements.push(format!(
+                    "{name}: {:?} {} <-> {} nDPI {} ours {:?}",
+                    e.key.transport,
+                    e.key.a,
+                    e.key.b,
+                    e.label,
+                    got.map(|a| a.name())
+                ));
             }
             if dump {
                 match by_key.get(&e.key) {

@@ -37,7 +37,8 @@ fn main() {
     while names.len() < n {
         let tld = TLDS[(rng.next() % TLDS.len() as u64) as usize];
         let sld = rng.label(5, 14);
-        let name = if rng.next() % 10 < 3 { format!("{}.{sld}.{tld}", rng.label(2, 8)) } else { format!("{sld}.{tld}") };
+        let name =
+            if rng.next() % 10 < 3 { format!("{}.{sld}.{tld}", rng.label(2, 8)) } else { format!("{sld}.{tld}") };
         names.insert(name);
     }
     let text_bytes: usize = names.iter().map(|s| s.len() + 1).sum();

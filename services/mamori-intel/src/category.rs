@@ -220,9 +220,26 @@ mod tests {
     #[test]
     fn ut1_folders_in_testdata_all_map() {
         for f in [
-            "audio-video", "bitcoin", "chat", "dating", "doh", "filehosting", "gambling", "games",
-            "hacking", "jobsearch", "manga", "press", "radio", "remote-control", "shopping",
-            "social_networks", "sports", "vpn", "warez", "webmail",
+            "audio-video",
+            "bitcoin",
+            "chat",
+            "dating",
+            "doh",
+            "filehosting",
+            "gambling",
+            "games",
+            "hacking",
+            "jobsearch",
+            "manga",
+            "press",
+            "radio",
+            "remote-control",
+            "shopping",
+            "social_networks",
+            "sports",
+            "vpn",
+            "warez",
+            "webmail",
         ] {
             assert!(ut1_category(f).is_some(), "{f} unmapped");
         }

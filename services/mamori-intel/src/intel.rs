@@ -237,8 +237,8 @@ impl Intel {
         if hits.is_empty() {
             return None;
         }
-        let allowed = policy.allowlist.allows_url_key(u.key(), host)
-            || host_ip.is_some_and(|ip| policy.allowlist.allows_ip(ip));
+        let allowed =
+            policy.allowlist.allows_url_key(u.key(), host) || host_ip.is_some_and(|ip| policy.allowlist.allows_ip(ip));
         Some(self.verdict(hits, allowed, policy))
     }
 
@@ -316,11 +316,8 @@ impl Intel {
         });
         ranked.truncate(MAX_MATCHES);
         let matches: Vec<Match> = ranked.into_iter().map(|(_, _, _, m)| m).collect();
-        let action = if allowlisted {
-            Action::Allow
-        } else {
-            matches.iter().map(|m| m.action).max().unwrap_or(Action::Log)
-        };
+        let action =
+            if allowlisted { Action::Allow } else { matches.iter().map(|m| m.action).max().unwrap_or(Action::Log) };
         Verdict { action, allowlisted, matches }
     }
 }

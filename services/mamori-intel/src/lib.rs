@@ -16,8 +16,8 @@
 //! No clocks, files or sockets here: the caller passes text and bytes in,
 //! and the bundle creation time as a number.
 
-pub mod bundle;
 mod build;
+pub mod bundle;
 pub mod category;
 pub mod feeds;
 #[doc(hidden)]
@@ -31,8 +31,8 @@ mod policy;
 pub mod supplement;
 mod verdict;
 
-pub use bundle::{key_id, verify_and_load, BundleError, BundleHeader};
 pub use build::{BuildError, IntelBuilder};
+pub use bundle::{key_id, verify_and_load, BundleError, BundleHeader};
 pub use category::Category;
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use feeds::{parse_feed, Entry, FeedError, FeedFormat, Indicator, ParsedFeed, SkipReason};

@@ -108,14 +108,8 @@ fn validly_signed_but_damaged_section_is_refused() {
 #[test]
 fn rollback_is_refused() {
     let k = key(1).verifying_key();
-    assert_eq!(
-        verify_and_load(&bundle(5), &k, Some(5)).unwrap_err(),
-        BundleError::Rollback { current: 5, offered: 5 }
-    );
-    assert_eq!(
-        verify_and_load(&bundle(4), &k, Some(5)).unwrap_err(),
-        BundleError::Rollback { current: 5, offered: 4 }
-    );
+    assert_eq!(verify_and_load(&bundle(5), &k, Some(5)).unwrap_err(), BundleError::Rollback { current: 5, offered: 5 });
+    assert_eq!(verify_and_load(&bundle(4), &k, Some(5)).unwrap_err(), BundleError::Rollback { current: 5, offered: 4 });
     assert_eq!(verify_and_load(&bundle(6), &k, Some(5)).unwrap().version(), 6);
 }
 

@@ -57,7 +57,14 @@ fn keygen_build_verify_lookup() {
     assert_eq!(l["matches"][0]["category"], "forum", "built-in Japanese supplement is included");
 
     // Rollback refused by `verify --current`.
-    let out = bin().arg("verify").arg("--key").arg(d.join("k.pub")).args(["--current", "5"]).arg(d.join("b.bundle")).output().unwrap();
+    let out = bin()
+        .arg("verify")
+        .arg("--key")
+        .arg(d.join("k.pub"))
+        .args(["--current", "5"])
+        .arg(d.join("b.bundle"))
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not newer"));
     let _ = std::fs::remove_dir_all(&d);

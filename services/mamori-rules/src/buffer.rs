@@ -246,11 +246,11 @@ impl Buffer {
         use Buffer::*;
         match self {
             Payload | Stream | Packet | Base64Data => &[],
-            HttpUri | HttpUriRaw | HttpMethod | HttpHost | HttpHostRaw | HttpUserAgent | HttpHeader
-            | HttpHeaderRaw | HttpHeaderNames | HttpCookie | HttpContentType | HttpContentLen | HttpRequestLine
-            | HttpRequestBody | HttpStatCode | HttpStatMsg | HttpResponseLine | HttpProtocol
-            | HttpStart | HttpReferer | HttpAccept | HttpAcceptEnc | HttpAcceptLang | HttpConnection
-            | HttpLocation | HttpServer | HttpRequestHeader | HttpResponseHeader => &[AppLayer::Http],
+            HttpUri | HttpUriRaw | HttpMethod | HttpHost | HttpHostRaw | HttpUserAgent | HttpHeader | HttpHeaderRaw
+            | HttpHeaderNames | HttpCookie | HttpContentType | HttpContentLen | HttpRequestLine | HttpRequestBody
+            | HttpStatCode | HttpStatMsg | HttpResponseLine | HttpProtocol | HttpStart | HttpReferer | HttpAccept
+            | HttpAcceptEnc | HttpAcceptLang | HttpConnection | HttpLocation | HttpServer | HttpRequestHeader
+            | HttpResponseHeader => &[AppLayer::Http],
             FileData | FileName => &[],
             TlsSni | TlsCertSubject | TlsCertIssuer | TlsCertSerial | TlsCertFingerprint | TlsCerts
             | TlsSubjectAltName | Ja3sHash | Ja3sString => &[AppLayer::Tls],
@@ -358,7 +358,10 @@ mod tests {
     #[test]
     fn transforms() {
         assert_eq!(Transform::parse("dotprefix", None), Some(Ok(Transform::Dotprefix)));
-        assert_eq!(Transform::parse("xor", Some("\"0d0ac8ff\"")), Some(Ok(Transform::Xor(vec![0x0d, 0x0a, 0xc8, 0xff]))));
+        assert_eq!(
+            Transform::parse("xor", Some("\"0d0ac8ff\"")),
+            Some(Ok(Transform::Xor(vec![0x0d, 0x0a, 0xc8, 0xff])))
+        );
         assert!(matches!(Transform::parse("xor", Some("\"0d0\"")), Some(Err(_))));
         assert!(matches!(Transform::parse("to_md5", Some("x")), Some(Err(_))));
         assert_eq!(Transform::parse("content", None), None);

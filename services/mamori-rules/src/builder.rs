@@ -10,17 +10,17 @@ use crate::buffer::{self, Buffer, BufferKeyword, Transform};
 use crate::bytes::{self, VarLookup};
 use crate::classification::Classifications;
 use crate::content::{parse_fast_pattern, ByteVar, Content, Value};
+use crate::error::Origin;
 use crate::error::{invalid, KeywordError, KwResult, RuleErrorKind};
-use crate::flow::{self, FlowOpts, Flowbits, Flowint, FlowbitsKw, Xbits, XbitsKw};
-use crate::intern::Interner;
+use crate::flow::{self, FlowOpts, Flowbits, FlowbitsKw, Flowint, Xbits, XbitsKw};
 use crate::header::{Action, AppLayer, Header, Protocol};
+use crate::intern::Interner;
 use crate::number::{parse_cmp, parse_dec, parse_i64};
 use crate::packet::{self, Condition};
 use crate::pcre;
 use crate::rule::{Asn1, Base64Decode, Detection, Match, Meta, Reference, Rule, Target, DEFAULT_PRIORITY};
 use crate::text::{self, RawOption};
 use crate::threshold::{self, DetectionFilter, Threshold};
-use crate::error::Origin;
 
 /// Most byte_extract variables in one rule (indexes are `u8`).
 const MAX_BYTE_VARS: usize = 64;
@@ -309,7 +309,11 @@ impl<'a> Builder<'a> {
                     return Err(RuleErrorKind::Conflict("uricontent with a sticky buffer set"));
                 }
                 self.require_app(&[AppLayer::Http])?;
-                let idx = self.push_detection(Detection { buffer: Buffer::HttpUri, transforms: Vec::new(), item: Match::Content(c) });
+                let idx = self.push_detection(Detection {
+                    buffer: Buffer::HttpUri,
+                    transforms: Vec::new(),
+                    item: Match::Content(c),
+                });
                 self.last_content = Some(idx);
             }
             "nocase" => {
@@ -369,13 +373,16 @@ impl<'a> Builder<'a> {
                 let mut define = |name: &str| -> KwResult<ByteVar> {
                     // Suricata allows redefining: later uses see the new value.
                     if let Some(i) = vars.iter().position(|v| v == name) {
-                        return u8::try_from(i).map(ByteVar).map_err(|_| RuleErrorKind::TooLarge("too many byte_extract variables"));
+                        return u8::try_from(i)
+                            .map(ByteVar)
+                            .map_err(|_| RuleErrorKind::TooLarge("too many byte_extract variables"));
                     }
                     if vars.len() >= MAX_BYTE_VARS {
                         return Err(RuleErrorKind::TooLarge("too many byte_extract variables"));
                     }
                     vars.push(name.to_string());
-                    let idx = u8::try_from(vars.len().saturating_sub(1)).map_err(|_| RuleErrorKind::TooLarge("too many byte_extract variables"))?;
+                    let idx = u8::try_from(vars.len().saturating_sub(1))
+                        .map_err(|_| RuleErrorKind::TooLarge("too many byte_extract variables"))?;
                     Ok(ByteVar(idx))
                 };
                 let e = bytes::parse_byte_extract(need()?, &mut define)?;
@@ -713,14 +720,19 @@ fn parse_asn1(v: &str) -> KwResult<Asn1> {
             "bitstring_overflow" => a.bitstring_overflow = true,
             "double_overflow" => a.double_overflow = true,
             _ => {
-                let (k, n) = item.split_once(char::is_whitespace).ok_or_else(|| invalid(format!("bad asn1 option {item:?}")))?;
+                let (k, n) =
+                    item.split_once(char::is_whitespace).ok_or_else(|| invalid(format!("bad asn1 option {item:?}")))?;
                 match k {
                     "oversize_length" => a.oversize_length = Some(parse_dec(n)?),
                     "absolute_offset" => a.absolute_offset = Some(parse_dec(n)?),
                     "relative_offset" => {
                         let v = parse_i64(n)?;
-                        a.relative_offset =
-                            Some(i32::try_from(v).ok().filter(|x| (-65535..=65535).contains(x)).ok_or_else(|| invalid("relative_offset out of range"))?);
+                        a.relative_offset = Some(
+                            i32::try_from(v)
+                                .ok()
+                                .filter(|x| (-65535..=65535).contains(x))
+                                .ok_or_else(|| invalid("relative_offset out of range"))?,
+                        );
                     }
                     other => return Err(invalid(format!("bad asn1 option {other:?}"))),
                 }
@@ -746,7 +758,8 @@ mod tests {
     }
 
     fn try_rule(text: &str) -> Result<Rule, RuleError> {
-        let (classes, _) = Classifications::parse("c", "config classification: trojan-activity,A Network Trojan was detected,1\n");
+        let (classes, _) =
+            Classifications::parse("c", "config classification: trojan-activity,A Network Trojan was detected,1\n");
         let origin = Origin { file: "t.rules".into(), line: 7 };
         parse_rule(text, origin, &Vars::default(), &classes, &mut LoadCache::default())
     }
@@ -767,7 +780,9 @@ mod tests {
 
     #[test]
     fn header_and_meta() {
-        let r = rule(r#"alert http $HOME_NET any -> $EXTERNAL_NET $HTTP_PORTS (msg:"ET x \"q\""; classtype:trojan-activity; reference:url,example.com/a; metadata:created_at 2024_01_01, former_category MALWARE; target:dest_ip; sid:2000001; rev:3;)"#);
+        let r = rule(
+            r#"alert http $HOME_NET any -> $EXTERNAL_NET $HTTP_PORTS (msg:"ET x \"q\""; classtype:trojan-activity; reference:url,example.com/a; metadata:created_at 2024_01_01, former_category MALWARE; target:dest_ip; sid:2000001; rev:3;)"#,
+        );
         assert_eq!(r.action, Action::Alert);
         assert_eq!(r.header.proto, Protocol::App(AppLayer::Http));
         assert!(r.header.dst_ports.contains(80) && !r.header.dst_ports.contains(81));
@@ -787,7 +802,9 @@ mod tests {
 
     #[test]
     fn sticky_buffers_and_modifiers() {
-        let r = rule(r#"alert http any any -> any any (flow:established,to_server; http.method; content:"POST"; http.uri; content:"/a.php"; fast_pattern; startswith; content:"id="; distance:0; http.header_names; content:!"Referer"; sid:1;)"#);
+        let r = rule(
+            r#"alert http any any -> any any (flow:established,to_server; http.method; content:"POST"; http.uri; content:"/a.php"; fast_pattern; startswith; content:"id="; distance:0; http.header_names; content:!"Referer"; sid:1;)"#,
+        );
         let bufs: Vec<Buffer> = r.detections.iter().map(|d| d.buffer).collect();
         assert_eq!(bufs, vec![Buffer::HttpMethod, Buffer::HttpUri, Buffer::HttpUri, Buffer::HttpHeaderNames]);
         let c = content(&r.detections[1]);
@@ -801,12 +818,10 @@ mod tests {
 
     #[test]
     fn legacy_modifier_moves_content_to_end_of_its_list() {
-        let r = rule(r#"alert tcp any any -> any any (content:"GET"; http_method; content:"a"; pcre:"/x/U"; content:"/b"; http_uri; nocase; sid:1;)"#);
-        let got: Vec<(Buffer, &str)> = r
-            .detections
-            .iter()
-            .map(|d| (d.buffer, d.item.keyword()))
-            .collect();
+        let r = rule(
+            r#"alert tcp any any -> any any (content:"GET"; http_method; content:"a"; pcre:"/x/U"; content:"/b"; http_uri; nocase; sid:1;)"#,
+        );
+        let got: Vec<(Buffer, &str)> = r.detections.iter().map(|d| (d.buffer, d.item.keyword())).collect();
         assert_eq!(
             got,
             vec![
@@ -822,28 +837,39 @@ mod tests {
 
     #[test]
     fn payload_buffer_follows_protocol() {
-        assert_eq!(rule(r#"alert tcp-pkt any any -> any any (content:"a"; sid:1;)"#).detections[0].buffer, Buffer::Packet);
-        assert_eq!(rule(r#"alert tcp-stream any any -> any any (content:"a"; sid:1;)"#).detections[0].buffer, Buffer::Stream);
-        let r = rule(r#"alert ip any any -> any any (content:"a"; file_data; content:"b"; pkt_data; content:"c"; sid:1;)"#);
+        assert_eq!(
+            rule(r#"alert tcp-pkt any any -> any any (content:"a"; sid:1;)"#).detections[0].buffer,
+            Buffer::Packet
+        );
+        assert_eq!(
+            rule(r#"alert tcp-stream any any -> any any (content:"a"; sid:1;)"#).detections[0].buffer,
+            Buffer::Stream
+        );
+        let r =
+            rule(r#"alert ip any any -> any any (content:"a"; file_data; content:"b"; pkt_data; content:"c"; sid:1;)"#);
         let bufs: Vec<Buffer> = r.detections.iter().map(|d| d.buffer).collect();
         assert_eq!(bufs, vec![Buffer::Payload, Buffer::FileData, Buffer::Payload]);
     }
 
     #[test]
     fn transforms_belong_to_the_section() {
-        let r = rule(r#"alert dns any any -> any any (dns.query; content:"rs-"; startswith; pcre:"/[a-z]{2}/Ri"; dotprefix; content:".rustdesk.com"; nocase; endswith; sid:1;)"#);
+        let r = rule(
+            r#"alert dns any any -> any any (dns.query; content:"rs-"; startswith; pcre:"/[a-z]{2}/Ri"; dotprefix; content:".rustdesk.com"; nocase; endswith; sid:1;)"#,
+        );
         assert!(r.detections[0].transforms.is_empty());
         assert!(r.detections[1].transforms.is_empty());
         assert_eq!(r.detections[2].transforms, vec![Transform::Dotprefix]);
         assert!(!r.detections[1].same_list(&r.detections[2]));
-        assert!(err(r#"alert tcp any any -> any any (to_lowercase; content:"a"; sid:1;)"#).contains("transform needs a sticky buffer"));
+        assert!(err(r#"alert tcp any any -> any any (to_lowercase; content:"a"; sid:1;)"#)
+            .contains("transform needs a sticky buffer"));
     }
 
     #[test]
     fn pcre_buffers() {
         let r = rule(r#"alert http any any -> any any (http.uri; content:"/x"; pcre:"/\d{13}$/UR"; sid:1;)"#);
         assert_eq!(r.detections[1].buffer, Buffer::HttpUri, "a flag naming the sticky buffer is fine");
-        assert!(err(r#"alert http any any -> any any (http.host; content:"x"; pcre:"/a/U"; sid:1;)"#).contains("differs from the active sticky buffer"));
+        assert!(err(r#"alert http any any -> any any (http.host; content:"x"; pcre:"/a/U"; sid:1;)"#)
+            .contains("differs from the active sticky buffer"));
         let r = rule(r#"alert http any any -> any any (http.response_body; content:"a"; pcre:"/b/Q"; sid:1;)"#);
         assert_eq!(r.detections[1].buffer, Buffer::FileData);
         assert_eq!(
@@ -854,38 +880,59 @@ mod tests {
 
     #[test]
     fn byte_extract_variables_flow_into_later_keywords() {
-        let r = rule(r#"alert tcp any any -> any any (content:"a"; byte_extract:1,0,len,relative; content:"b"; within:len; byte_test:2,>,len,0,relative; sid:1;)"#);
+        let r = rule(
+            r#"alert tcp any any -> any any (content:"a"; byte_extract:1,0,len,relative; content:"b"; within:len; byte_test:2,>,len,0,relative; sid:1;)"#,
+        );
         assert_eq!(r.byte_vars, vec!["len".to_string()]);
-        assert_eq!(content(&r.detections[2]).anchor, Anchor::Relative { distance: None, within: Some(Value::Var(ByteVar(0))) });
-        assert!(err(r#"alert tcp any any -> any any (content:"a"; content:"b"; within:nope; sid:1;)"#).contains("unknown byte_extract variable"));
+        assert_eq!(
+            content(&r.detections[2]).anchor,
+            Anchor::Relative { distance: None, within: Some(Value::Var(ByteVar(0))) }
+        );
+        assert!(err(r#"alert tcp any any -> any any (content:"a"; content:"b"; within:nope; sid:1;)"#)
+            .contains("unknown byte_extract variable"));
     }
 
     #[test]
     fn protocol_conflicts() {
-        assert!(err(r#"alert dns any any -> any any (http.uri; content:"a"; sid:1;)"#).contains("conflicts with the rule's protocol"));
-        assert!(err(r#"alert tcp any any -> any any (http.header; content:"a"; dns.query; content:"b"; sid:1;)"#).contains("conflicts"));
-        assert_eq!(rule(r#"alert tcp any any -> any any (tls.sni; content:"a"; sid:1;)"#).app_layer, Some(AppLayer::Tls));
-        assert_eq!(rule(r#"alert tcp any any -> any any (ja3.hash; content:"a"; sid:1;)"#).app_layer, Some(AppLayer::Tls));
+        assert!(err(r#"alert dns any any -> any any (http.uri; content:"a"; sid:1;)"#)
+            .contains("conflicts with the rule's protocol"));
+        assert!(err(r#"alert tcp any any -> any any (http.header; content:"a"; dns.query; content:"b"; sid:1;)"#)
+            .contains("conflicts"));
+        assert_eq!(
+            rule(r#"alert tcp any any -> any any (tls.sni; content:"a"; sid:1;)"#).app_layer,
+            Some(AppLayer::Tls)
+        );
+        assert_eq!(
+            rule(r#"alert tcp any any -> any any (ja3.hash; content:"a"; sid:1;)"#).app_layer,
+            Some(AppLayer::Tls)
+        );
     }
 
     #[test]
     fn whole_rule_checks() {
         assert_eq!(err(r#"alert tcp any any -> any any (content:"a";)"#), "t.rules:7: no sid");
-        assert!(err(r#"alert http any any -> any any (http.uri; sid:1;)"#).contains("keyword \"http.uri\": invalid value: sticky buffer http.uri has no match"));
+        assert!(err(r#"alert http any any -> any any (http.uri; sid:1;)"#)
+            .contains("keyword \"http.uri\": invalid value: sticky buffer http.uri has no match"));
         assert!(err(r#"alert http any any -> any any (http.uri; content:"abcdef"; bsize:3; sid:1;)"#).contains("bsize"));
         assert!(err(r#"alert tcp any any -> any any (dsize:3; content:"abcdef"; sid:1;)"#).contains("dsize"));
-        assert!(err(r#"alert tcp any any -> any any (content:"ab"; fast_pattern; content:"cd"; fast_pattern; sid:1;)"#).contains("more than one"));
+        assert!(err(
+            r#"alert tcp any any -> any any (content:"ab"; fast_pattern; content:"cd"; fast_pattern; sid:1;)"#
+        )
+        .contains("more than one"));
         assert!(err(r#"alert tcp any any -> any any (threshold:type limit, track by_src, count 1, seconds 1; detection_filter:track by_src, count 1, seconds 1; sid:1;)"#).contains("threshold and detection_filter"));
         let r = rule(r#"alert tcp any any -> any any (classtype:nope; sid:1;)"#);
         assert_eq!((r.meta.classtype.as_ref().unwrap().description.as_str(), r.meta.priority), ("", DEFAULT_PRIORITY));
-        assert!(err(r#"alert http any any -> any any (http.uri; content:"a"; content:"b"; http_header; sid:1;)"#).contains("sticky buffer is set"));
+        assert!(err(r#"alert http any any -> any any (http.uri; content:"a"; content:"b"; http_header; sid:1;)"#)
+            .contains("sticky buffer is set"));
         assert!(err(r#"alert tcp any any -> any any (http_uri; sid:1;)"#).contains("needs a preceding content"));
         assert!(err(r#"alert tcp any any -> any any (msg:"x"; sid:1)"#).contains("syntax error"));
     }
 
     #[test]
     fn flowbits_noalert_and_prefilter() {
-        let r = rule(r#"alert tcp any any -> any any (flow:established; prefilter; flowbits:set,a; flowbits:noalert; sid:1;)"#);
+        let r = rule(
+            r#"alert tcp any any -> any any (flow:established; prefilter; flowbits:set,a; flowbits:noalert; sid:1;)"#,
+        );
         assert!(r.noalert);
         assert_eq!(r.flowbits.len(), 1);
         assert_eq!(r.prefilter.as_deref(), Some("flow"));
@@ -894,7 +941,11 @@ mod tests {
     #[test]
     fn continuation_rule_from_suricata_verify() {
         let text = "alert dns any any -> any 53 ( \\\nmsg:\"DNS - Transaction ID problem, suricata\"; \\\ncontent:\"suricata\"; \\\nclasstype:trojan-activity; \\\nsid:2; rev:1;)\n";
-        let (set, s) = RuleSet::load(&[("bug-2736.rules", text)], &Vars::default(), &Classifications::parse("c", "config classification: trojan-activity,T,1\n").0);
+        let (set, s) = RuleSet::load(
+            &[("bug-2736.rules", text)],
+            &Vars::default(),
+            &Classifications::parse("c", "config classification: trojan-activity,T,1\n").0,
+        );
         assert_eq!((s.loaded, s.total), (1, 1));
         assert!(set.rules[0].header.dst_ports.contains(53));
     }

@@ -385,7 +385,10 @@ mod tests {
     fn byte_test_forms() {
         let v = Vars(vec!["len"]);
         let t = parse_byte_test("1,&,0x80,0", &v).unwrap();
-        assert_eq!((t.nbytes, t.op, t.negated, t.value, t.offset), (1, ByteOp::And, false, Value::Lit(0x80), Value::Lit(0)));
+        assert_eq!(
+            (t.nbytes, t.op, t.negated, t.value, t.offset),
+            (1, ByteOp::And, false, Value::Lit(0x80), Value::Lit(0))
+        );
         let t = parse_byte_test("4, !=, len, -4, relative, little, string, hex, bitmask 0xff00", &v).unwrap();
         assert_eq!((t.op, t.negated), (ByteOp::Eq, true));
         assert_eq!(t.value, Value::Var(ByteVar(0)));
@@ -407,7 +410,10 @@ mod tests {
     fn byte_jump_forms() {
         let v = Vars(vec![]);
         let j = parse_byte_jump("4,12,relative,little,multiplier 2,align,from_beginning,post_offset -3", &v).unwrap();
-        assert_eq!((j.nbytes, j.offset, j.multiplier, j.align, j.from, j.post_offset), (4, Value::Lit(12), 2, true, JumpFrom::Beginning, -3));
+        assert_eq!(
+            (j.nbytes, j.offset, j.multiplier, j.align, j.from, j.post_offset),
+            (4, Value::Lit(12), 2, true, JumpFrom::Beginning, -3)
+        );
         assert!(parse_byte_jump("4", &v).is_err());
         assert!(parse_byte_jump("4,0,multiplier 0", &v).is_err());
     }

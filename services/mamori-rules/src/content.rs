@@ -195,7 +195,9 @@ impl Content {
         match &mut self.anchor {
             Anchor::Absolute { offset, depth } => Ok((offset, depth)),
             Anchor::StartsWith => Err(RuleErrorKind::Conflict("startswith can't be mixed with offset or depth")),
-            _ => Err(RuleErrorKind::Conflict("can't mix relative (distance/within) and absolute (offset/depth) modifiers")),
+            _ => Err(RuleErrorKind::Conflict(
+                "can't mix relative (distance/within) and absolute (offset/depth) modifiers",
+            )),
         }
     }
 
@@ -206,7 +208,9 @@ impl Content {
         match &mut self.anchor {
             Anchor::Relative { distance, within } => Ok((distance, within)),
             Anchor::StartsWith => Err(RuleErrorKind::Conflict("startswith can't be mixed with distance or within")),
-            _ => Err(RuleErrorKind::Conflict("can't mix relative (distance/within) and absolute (offset/depth) modifiers")),
+            _ => Err(RuleErrorKind::Conflict(
+                "can't mix relative (distance/within) and absolute (offset/depth) modifiers",
+            )),
         }
     }
 
@@ -344,10 +348,7 @@ mod tests {
         assert!(c.set_within(Value::Lit(3)).is_err(), "within smaller than content");
         c.set_within(Value::Var(ByteVar(0))).unwrap();
         c.set_distance(Value::Lit(-2)).unwrap();
-        assert_eq!(
-            c.anchor,
-            Anchor::Relative { distance: Some(Value::Lit(-2)), within: Some(Value::Var(ByteVar(0))) }
-        );
+        assert_eq!(c.anchor, Anchor::Relative { distance: Some(Value::Lit(-2)), within: Some(Value::Var(ByteVar(0))) });
 
         let mut c = Content::parse("\"ab\"").unwrap();
         c.set_startswith().unwrap();

@@ -156,10 +156,7 @@ mod tests {
     fn display_names_file_line_and_keyword() {
         let e = KeywordError::new("http_fancy", RuleErrorKind::UnsupportedKeyword)
             .at(Origin { file: "emerging-web.rules".into(), line: 1234 });
-        assert_eq!(
-            e.to_string(),
-            "emerging-web.rules:1234: keyword \"http_fancy\": unsupported keyword"
-        );
+        assert_eq!(e.to_string(), "emerging-web.rules:1234: keyword \"http_fancy\": unsupported keyword");
         assert_eq!(e.reason(), "keyword \"http_fancy\": unsupported keyword");
     }
 

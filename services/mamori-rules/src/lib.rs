@@ -12,8 +12,6 @@
 //! ```
 
 mod address;
-#[doc(hidden)]
-pub mod fuzzing;
 mod buffer;
 mod builder;
 mod bytes;
@@ -21,6 +19,8 @@ mod classification;
 mod content;
 mod error;
 mod flow;
+#[doc(hidden)]
+pub mod fuzzing;
 mod group;
 mod header;
 mod intern;
@@ -51,11 +51,11 @@ pub use number::NumCmp;
 pub use packet::{frag_bit, tcp_flag, BitMode, Condition, FragBits, IpOpt, TcpFlags};
 pub use pcre::{Capture, CaptureKind, Pcre, PcreFlags, RegexEngine};
 pub use port::PortSet;
+pub use requires::SURICATA_VERSION;
 pub use rule::{Asn1, Base64Decode, Detection, Match, Meta, Reference, Rule, Target, DEFAULT_PRIORITY};
 pub use ruleset::{parse_rule, LoadCache, LoadSummary, RuleSet};
 pub use threshold::{DetectionFilter, Threshold, ThresholdType, Track};
 pub use threshold_config::{ConfigEntry, RateAction, Selector, SuppressBy, ThresholdConfig, ThresholdEntry};
-pub use requires::SURICATA_VERSION;
 pub use vars::Vars;
 
 mod port;

@@ -83,7 +83,10 @@ pub enum IpOpt {
 pub enum Condition {
     Dsize(NumCmp<u16>),
     Ttl(NumCmp<u8>),
-    Tos { negated: bool, value: u8 },
+    Tos {
+        negated: bool,
+        value: u8,
+    },
     IpId(u16),
     IpOpts(IpOpt),
     FragBits(FragBits),
@@ -92,7 +95,10 @@ pub enum Condition {
     Flags(TcpFlags),
     Seq(u32),
     Ack(u32),
-    Window { negated: bool, size: u16 },
+    Window {
+        negated: bool,
+        size: u16,
+    },
     TcpMss(NumCmp<u16>),
     Itype(NumCmp<u8>),
     Icode(NumCmp<u8>),
@@ -101,7 +107,11 @@ pub enum Condition {
     /// Source and destination address are equal.
     SameIp,
     /// `app-layer-protocol:[!]name[,mode]`.
-    AppLayerProtocol { negated: bool, proto: String, mode: Option<String> },
+    AppLayerProtocol {
+        negated: bool,
+        proto: String,
+        mode: Option<String>,
+    },
     /// `app-layer-event:<proto>.<event>`, kept as written.
     AppLayerEvent(String),
     StreamSize(StreamSize),
@@ -437,7 +447,10 @@ mod tests {
         assert_eq!(c("ip_proto", "!tcp"), Condition::IpProto(NumCmp::Ne(6)));
         assert_eq!(c("ip_proto", "47"), Condition::IpProto(NumCmp::Eq(47)));
         assert_eq!(c("window", "!1024"), Condition::Window { negated: true, size: 1024 });
-        assert_eq!(c("fragbits", "+M"), Condition::FragBits(FragBits { mode: BitMode::All, bits: frag_bit::MORE_FRAGMENTS }));
+        assert_eq!(
+            c("fragbits", "+M"),
+            Condition::FragBits(FragBits { mode: BitMode::All, bits: frag_bit::MORE_FRAGMENTS })
+        );
         assert_eq!(c("ipopts", "lsrr"), Condition::IpOpts(IpOpt::Lsrr));
         assert_eq!(parse("sameip", None), Some(Ok(Condition::SameIp)));
         assert!(parse("ttl", None).unwrap().is_err());
@@ -452,7 +465,10 @@ mod tests {
             Condition::AppLayerProtocol { negated: true, proto: "http".into(), mode: Some("final".into()) }
         );
         assert!(parse("app-layer-protocol", Some("gopher")).unwrap().is_err());
-        assert_eq!(c("app-layer-event", "http.request_field_too_long"), Condition::AppLayerEvent("http.request_field_too_long".into()));
+        assert_eq!(
+            c("app-layer-event", "http.request_field_too_long"),
+            Condition::AppLayerEvent("http.request_field_too_long".into())
+        );
         assert_eq!(c("tls.version", "1.2"), Condition::TlsVersion("1.2".into()));
     }
 }

@@ -7,7 +7,7 @@
 //! possessive quantifiers, ...). Classification only parses the pattern;
 //! compiling is done by [`crate::RuleSet::check_regexes`].
 
-use regex_syntax::ast::{self, Ast, AssertionKind, ClassSetItem, Flag};
+use regex_syntax::ast::{self, AssertionKind, Ast, ClassSetItem, Flag};
 
 use crate::buffer::Buffer;
 use crate::error::{invalid, KwResult, RuleErrorKind};
@@ -139,7 +139,9 @@ pub(crate) fn parse(value: &str) -> KwResult<ParsedPcre> {
         }
     }
     if buffer == Some(Buffer::HttpHost) && !flags.caseless && has_upper_outside_escapes(source) {
-        return Err(RuleErrorKind::Conflict("pcre 'W' (host) pattern has uppercase letters; the host buffer is lowercase"));
+        return Err(RuleErrorKind::Conflict(
+            "pcre 'W' (host) pattern has uppercase letters; the host buffer is lowercase",
+        ));
     }
     let mut captures = match capture_spec {
         Some(spec) => parse_capture_spec(spec)?,
@@ -193,7 +195,9 @@ fn parse_capture_spec(spec: &str) -> KwResult<Vec<Capture>> {
 /// `(?P<flow_x>...)`, `(?P<pkt_x>...)`, `(?P<alert_x>...)` capture into variables.
 fn named_group_captures(re: &str) -> Vec<Capture> {
     let mut out = Vec::new();
-    for (prefix_len, part) in re.match_indices("(?P<").map(|(i, _)| (i, 4)).chain(re.match_indices("(?<").map(|(i, _)| (i, 3))) {
+    for (prefix_len, part) in
+        re.match_indices("(?P<").map(|(i, _)| (i, 4)).chain(re.match_indices("(?<").map(|(i, _)| (i, 3)))
+    {
         let start = prefix_len.saturating_add(part);
         let Some(rest) = re.get(start..) else { continue };
         let Some(end) = rest.find('>') else { continue };

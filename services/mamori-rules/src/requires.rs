@@ -10,7 +10,8 @@ pub const SURICATA_VERSION: (u32, u32, u32) = (8, 0, 0);
 
 pub(crate) fn check(value: &str) -> KwResult<()> {
     for item in text::params(value) {
-        let (kind, rest) = item.split_once(char::is_whitespace).ok_or_else(|| invalid(format!("bad requires item {item:?}")))?;
+        let (kind, rest) =
+            item.split_once(char::is_whitespace).ok_or_else(|| invalid(format!("bad requires item {item:?}")))?;
         match kind {
             "feature" => {
                 return Err(RuleErrorKind::Unsupported(format!("requires feature {}", rest.trim())));

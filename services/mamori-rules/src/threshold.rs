@@ -142,7 +142,11 @@ mod tests {
         assert!(parse_threshold("type limit, track by_either, count 1, seconds 1").is_err());
         assert!(parse_threshold("type limit, track by_src, count 1, seconds 1, count 2").is_err());
         assert!(parse_threshold("type often, track by_src, count 1, seconds 1").is_err());
-        assert_eq!(parse_threshold("type limit, track by_src, count 0, seconds 1").unwrap().count, 0, "Suricata accepts 0");
+        assert_eq!(
+            parse_threshold("type limit, track by_src, count 0, seconds 1").unwrap().count,
+            0,
+            "Suricata accepts 0"
+        );
     }
 
     #[test]

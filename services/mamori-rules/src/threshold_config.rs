@@ -43,10 +43,23 @@ pub struct SuppressBy {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ThresholdEntry {
     /// `threshold` and its alias `event_filter`.
-    Threshold { select: Selector, threshold: Threshold },
-    RateFilter { select: Selector, track: Track, count: u32, seconds: u32, new_action: RateAction, timeout: u32 },
+    Threshold {
+        select: Selector,
+        threshold: Threshold,
+    },
+    RateFilter {
+        select: Selector,
+        track: Track,
+        count: u32,
+        seconds: u32,
+        new_action: RateAction,
+        timeout: u32,
+    },
     /// Without `by`, every alert of the selected rules is suppressed.
-    Suppress { select: Selector, by: Option<SuppressBy> },
+    Suppress {
+        select: Selector,
+        by: Option<SuppressBy>,
+    },
 }
 
 /// A line-numbered entry.

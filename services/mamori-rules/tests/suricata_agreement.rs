@@ -27,7 +27,13 @@ fn cases() -> Vec<Case> {
             differs = Some(d.to_string());
         } else if !line.starts_with('#') && !line.trim().is_empty() {
             let (ok, msg) = verdict.take().expect("a verdict before each rule");
-            out.push(Case { line: i + 1, rule: line.to_string(), suricata_ok: ok, suricata_msg: msg, differs: differs.take() });
+            out.push(Case {
+                line: i + 1,
+                rule: line.to_string(),
+                suricata_ok: ok,
+                suricata_msg: msg,
+                differs: differs.take(),
+            });
         }
     }
     out

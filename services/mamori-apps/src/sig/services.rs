@@ -179,7 +179,10 @@ mod tests {
         let mut noisy = req.clone();
         noisy[40] = 1;
         assert_eq!(discord(&facts(Udp, 64837, 50001, &[&noisy], &[])), None);
-        assert_eq!(sig(discord(&facts(Udp, 48526, 50004, &[&hex("1337cafe0a000000")], &[]))), Some("discord-keepalive"));
+        assert_eq!(
+            sig(discord(&facts(Udp, 48526, 50004, &[&hex("1337cafe0a000000")], &[]))),
+            Some("discord-keepalive")
+        );
         assert_eq!(discord(&facts(Udp, 48526, 50004, &[&hex("1337cafe0a00000000")], &[])), None);
     }
 

@@ -62,9 +62,13 @@ pub fn openvpn(f: &FlowFacts) -> Option<SigHit> {
         let answered = f.payload(other, 0).and_then(|p| ovpn_packet(f, p)).is_some_and(|(o, _)| is_reset(o) && o != op);
         // Retransmitted resets do not count: a repeated datagram of any
         // protocol would pass that.
-        let continued = f.payloads(dir).iter().skip(1).take(3).filter_map(|p| ovpn_packet(f, p)).any(|(o, s)| {
-            s == sid && matches!(o, OVPN_CONTROL_V1 | OVPN_ACK_V1 | OVPN_CONTROL_WKC_V1)
-        });
+        let continued = f
+            .payloads(dir)
+            .iter()
+            .skip(1)
+            .take(3)
+            .filter_map(|p| ovpn_packet(f, p))
+            .any(|(o, s)| s == sid && matches!(o, OVPN_CONTROL_V1 | OVPN_ACK_V1 | OVPN_CONTROL_WKC_V1));
         if answered || continued {
             return hit(App::OpenVpn, "openvpn-hard-reset");
         }
@@ -204,7 +208,11 @@ mod tests {
         let f = facts(Tcp, 44424, 1080, &[&hex("050100")], &[&hex("0500")]);
         assert_eq!(sig(socks(&f)), Some("socks5"));
         assert_eq!(socks(&facts(Tcp, 44424, 1080, &[&hex("05020001")], &[])), None);
-        assert_eq!(socks(&facts(Tcp, 44424, 1080, &[&hex("05030001")], &[&hex("0500")])), None, "method count must fit");
+        assert_eq!(
+            socks(&facts(Tcp, 44424, 1080, &[&hex("05030001")], &[&hex("0500")])),
+            None,
+            "method count must fit"
+        );
         let s4 = [&hex("0401 0050 c0000201")[..], b"user\0"].concat();
         assert_eq!(sig(socks(&facts(Tcp, 44424, 1080, &[&s4], &[]))), Some("socks4"));
     }

@@ -134,8 +134,8 @@ pub fn flows(path: &Path) -> Vec<Flow> {
                 // The side that sent a bare SYN is the client; otherwise the
                 // first sender, except that a well-known source port marks a
                 // server answering.
-                let server_first = p.proto == 6
-                    && ((p.syn && p.ack) || (!p.syn && p.src.port() < 1024 && p.dst.port() >= 1024));
+                let server_first =
+                    p.proto == 6 && ((p.syn && p.ack) || (!p.syn && p.src.port() < 1024 && p.dst.port() >= 1024));
                 let (client, server) = if server_first { (p.dst, p.src) } else { (p.src, p.dst) };
                 let mut flow = Flow::new(transport, client, server);
                 flow.facts.server_ip = Some(server.ip());

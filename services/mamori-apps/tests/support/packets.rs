@@ -166,7 +166,14 @@ fn transport(proto: u8, src: IpAddr, dst: IpAddr, d: &[u8], f: &mut impl FnMut(&
             let len = be16(d, 4).map(usize::from).unwrap_or(0);
             let end = if len >= 8 { len.min(d.len()) } else { d.len() };
             let payload = d.get(8..end).unwrap_or(&[]);
-            f(&Packet { proto, src: SocketAddr::new(src, sp), dst: SocketAddr::new(dst, dp), syn: false, ack: false, payload })
+            f(&Packet {
+                proto,
+                src: SocketAddr::new(src, sp),
+                dst: SocketAddr::new(dst, dp),
+                syn: false,
+                ack: false,
+                payload,
+            })
         }
         _ => {}
     }

@@ -136,9 +136,7 @@ fn add_ut1(b: &mut IntelBuilder, name: &str, dir: &Path) -> Res<()> {
             eprintln!("{name}: skipping UT1 folder {folder} (not used)");
             continue;
         };
-        for (file, format) in
-            [("domains", FeedFormat::Ut1Domains { label }), ("urls", FeedFormat::Ut1Urls { label })]
-        {
+        for (file, format) in [("domains", FeedFormat::Ut1Domains { label }), ("urls", FeedFormat::Ut1Urls { label })] {
             let p = d.join(file);
             if p.is_file() {
                 let source = format!("{name}/{folder}/{file}");
@@ -240,10 +238,24 @@ fn run(cli: Cli) -> Res<()> {
         Cmd::Formats => {
             println!("source formats for --source NAME=FORMAT:PATH:");
             for f in [
-                "feodo-txt", "feodo-csv", "feodo-json", "urlhaus-csv", "urlhaus-hostfile",
-                "threatfox-csv[@MIN_CONFIDENCE]", "threatfox-json[@MIN_CONFIDENCE]", "malwarebazaar-sha256",
-                "spamhaus-drop-json", "spamhaus-drop-txt", "et-compromised", "et-block", "openphish",
-                "phishtank-csv", "ut1 (folder)", "ut1-domains@CATEGORY", "ut1-urls@CATEGORY", "mamori[@LABEL]",
+                "feodo-txt",
+                "feodo-csv",
+                "feodo-json",
+                "urlhaus-csv",
+                "urlhaus-hostfile",
+                "threatfox-csv[@MIN_CONFIDENCE]",
+                "threatfox-json[@MIN_CONFIDENCE]",
+                "malwarebazaar-sha256",
+                "spamhaus-drop-json",
+                "spamhaus-drop-txt",
+                "et-compromised",
+                "et-block",
+                "openphish",
+                "phishtank-csv",
+                "ut1 (folder)",
+                "ut1-domains@CATEGORY",
+                "ut1-urls@CATEGORY",
+                "mamori[@LABEL]",
             ] {
                 println!("  {f}");
             }

@@ -60,8 +60,8 @@ fn find<'a>(secs: &'a [Section<'a>], kind: Kind, name: &'static str) -> Result<&
 /// Rebuilds the matchers. Unknown section kinds are ignored so that a newer
 /// builder may add optional sections.
 pub(super) fn decode(secs: &[Section<'_>]) -> Result<Intel, BundleError> {
-    let meta: Meta = serde_json::from_slice(find(secs, Kind::Meta, "meta")?)
-        .map_err(|_| DecodeError::Malformed("meta"))?;
+    let meta: Meta =
+        serde_json::from_slice(find(secs, Kind::Meta, "meta")?).map_err(|_| DecodeError::Malformed("meta"))?;
     let domains = DomainSet::from_bytes(find(secs, Kind::Domains, "domains")?.to_vec())?;
     let urls = UrlSet::from_bytes(
         find(secs, Kind::UrlExact, "url_exact")?.to_vec(),

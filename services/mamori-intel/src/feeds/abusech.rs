@@ -244,7 +244,10 @@ mod tests {
         let expect = vec![
             (net("45.95.147.236/32"), ThreatKind::BotnetC2),
             (Indicator::Domain("c2-panel.example".into()), ThreatKind::BotnetC2),
-            (Indicator::Url(normalize_url("http://drop.example/payload.exe").unwrap()), ThreatKind::MalwareDistribution),
+            (
+                Indicator::Url(normalize_url("http://drop.example/payload.exe").unwrap()),
+                ThreatKind::MalwareDistribution,
+            ),
             (
                 crate::feeds::sha256_indicator("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
                     .unwrap(),
@@ -255,10 +258,15 @@ mod tests {
         let got: Vec<_> = p
             .entries
             .iter()
-            .map(|e| (e.indicator.clone(), match e.label {
-                Label::Threat(t) => t,
-                _ => panic!(),
-            }))
+            .map(|e| {
+                (
+                    e.indicator.clone(),
+                    match e.label {
+                        Label::Threat(t) => t,
+                        _ => panic!(),
+                    },
+                )
+            })
             .collect();
         assert_eq!(got, expect);
         assert_eq!(p.filtered, 1, "confidence 25 must be filtered");
@@ -272,8 +280,8 @@ mod tests {
 
     #[test]
     fn threatfox_json_export_and_api() {
-        let p = parse_feed(&FeedFormat::ThreatfoxJson { min_confidence: 75 }, &fixture("threatfox_export.json"))
-            .unwrap();
+        let p =
+            parse_feed(&FeedFormat::ThreatfoxJson { min_confidence: 75 }, &fixture("threatfox_export.json")).unwrap();
         assert_eq!(p.entries.len(), 2);
         assert_eq!(p.filtered, 1);
         assert_eq!(p.skipped_total, 1);

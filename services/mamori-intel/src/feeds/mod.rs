@@ -318,10 +318,7 @@ pub(crate) fn sha256_indicator(s: &str) -> Result<Indicator, SkipReason> {
 }
 
 /// Lines that carry data: not blank, not a comment starting with `comment`.
-pub(crate) fn data_lines<'a>(
-    text: &'a str,
-    comment: &'a [char],
-) -> impl Iterator<Item = (usize, &'a str)> + 'a {
+pub(crate) fn data_lines<'a>(text: &'a str, comment: &'a [char]) -> impl Iterator<Item = (usize, &'a str)> + 'a {
     text.lines().enumerate().filter_map(move |(i, l)| {
         let t = l.trim();
         if t.is_empty() || t.starts_with(comment) {
@@ -348,10 +345,7 @@ mod tests {
             "ut1-domains@social_networks".parse(),
             Ok(FeedFormat::Ut1Domains { label: Label::Category(Category::Sns) })
         );
-        assert_eq!(
-            "ut1-urls@phishing".parse(),
-            Ok(FeedFormat::Ut1Urls { label: Label::Threat(ThreatKind::Phishing) })
-        );
+        assert_eq!("ut1-urls@phishing".parse(), Ok(FeedFormat::Ut1Urls { label: Label::Threat(ThreatKind::Phishing) }));
         assert_eq!(
             "mamori@category:forum".parse(),
             Ok(FeedFormat::Own { default: Some(Label::Category(Category::Forum)) })

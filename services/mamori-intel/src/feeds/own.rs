@@ -45,9 +45,9 @@ pub(super) fn parse(text: &str, default: Option<Label>, c: &mut Collector) {
         let indicator = match kind {
             "domain" => normalize_domain(value).map(Indicator::Domain).map_err(SkipReason::from),
             "url" => url_indicator(value),
-            "url-prefix" => normalize_url(value)
-                .map(Indicator::UrlPrefix)
-                .map_err(|e| SkipReason::InvalidUrl(e.to_string())),
+            "url-prefix" => {
+                normalize_url(value).map(Indicator::UrlPrefix).map_err(|e| SkipReason::InvalidUrl(e.to_string()))
+            }
             "ip" => net_indicator(value),
             "sha256" => sha256_indicator(value),
             _ => Err(SkipReason::UnknownType),

@@ -64,10 +64,7 @@ mod tests {
     #[test]
     fn phishtank_csv() {
         let p = parse_feed(&FeedFormat::PhishTankCsv, &fixture("phishtank_online_valid.csv")).unwrap();
-        assert_eq!(
-            urls(&p),
-            vec!["https://secure-login.bank-jp.example/signin/", "https://mufg.example/login?a=1,2"]
-        );
+        assert_eq!(urls(&p), vec!["https://secure-login.bank-jp.example/signin/", "https://mufg.example/login?a=1,2"]);
         assert_eq!(p.filtered, 1);
         assert_eq!(p.skipped_total, 1);
         assert_eq!(p.skipped[0].line, 5);

@@ -41,8 +41,7 @@ impl DomainSet {
     /// Builds from normalized names (see [`crate::normalize_domain`]) and
     /// their codes. A name given twice keeps its last code.
     pub fn build(names: Vec<(String, Code)>) -> DomainSet {
-        let mut keys: Vec<(Vec<u8>, u64)> =
-            names.into_iter().map(|(n, c)| (reversed_key(&n), u64::from(c))).collect();
+        let mut keys: Vec<(Vec<u8>, u64)> = names.into_iter().map(|(n, c)| (reversed_key(&n), u64::from(c))).collect();
         keys.sort_by(|a, b| a.0.cmp(&b.0));
         // Keep the last code of a duplicate key: the input order is the
         // caller's priority.

@@ -65,8 +65,7 @@ impl UrlSet {
             out = out.cat(t.out);
             node = fst.node(t.addr);
             let consumed = i.saturating_add(1);
-            let at_boundary =
-                b == b'/' || matches!(bytes.get(consumed), None | Some(b'/') | Some(b'?'));
+            let at_boundary = b == b'/' || matches!(bytes.get(consumed), None | Some(b'/') | Some(b'?'));
             if at_boundary && node.is_final() {
                 let v = out.cat(node.final_output()).value();
                 hit(consumed, Code::try_from(v).unwrap_or(Code::MAX));

@@ -38,11 +38,8 @@ pub fn normalize_domain(input: &str) -> Result<String, NormalizeError> {
         idna::domain_to_ascii(s).map_err(|_| NormalizeError::Idna)?
     };
     // Punycode input is decoded and re-encoded to reject bogus `xn--` labels.
-    let ascii = if ascii.contains("xn--") {
-        idna::domain_to_ascii(&ascii).map_err(|_| NormalizeError::Idna)?
-    } else {
-        ascii
-    };
+    let ascii =
+        if ascii.contains("xn--") { idna::domain_to_ascii(&ascii).map_err(|_| NormalizeError::Idna)? } else { ascii };
     let ascii = ascii.strip_suffix('.').map(str::to_owned).unwrap_or(ascii);
     validate(&ascii)?;
     Ok(ascii)

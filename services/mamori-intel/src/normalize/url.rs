@@ -54,12 +54,8 @@ pub fn normalize_url(input: &str) -> Result<NormUrl, NormalizeError> {
     if !has_scheme(t) && looks_like_other_scheme(t) {
         return Err(NormalizeError::BadUrl);
     }
-    let parsed = if has_scheme(t) {
-        url::Url::parse(t)
-    } else {
-        url::Url::parse(&format!("http://{t}"))
-    }
-    .map_err(|_| NormalizeError::BadUrl)?;
+    let parsed = if has_scheme(t) { url::Url::parse(t) } else { url::Url::parse(&format!("http://{t}")) }
+        .map_err(|_| NormalizeError::BadUrl)?;
     let host = match parsed.host() {
         Some(url::Host::Domain(d)) => normalize_domain(d)?,
         Some(url::Host::Ipv4(a)) => a.to_string(),
@@ -83,8 +79,7 @@ pub fn normalize_url(input: &str) -> Result<NormUrl, NormalizeError> {
 fn has_scheme(s: &str) -> bool {
     match s.find("://") {
         Some(i) => s.get(..i).is_some_and(|p| {
-            !p.is_empty()
-                && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.')
+            !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.')
         }),
         None => false,
     }
