@@ -17,6 +17,7 @@ use crate::app::detect::{probe_datagram, probe_stream};
 use crate::app::dns::DnsUdpSession;
 use crate::app::quic::QuicSession;
 use crate::app::{new_stream_session, AppOut};
+use crate::appid;
 use crate::config::EngineConfig;
 use crate::counters::Counters;
 use crate::events::{flow_record, tuple, EndReason};
@@ -252,11 +253,13 @@ impl Engine {
             self.counters.incr("flow.evicted");
             self.end_flow(evicted, EndReason::Forced, out);
         }
-        if lookup.created {
-            self.counters.incr("flow.total");
-        }
         let dir = lookup.dir;
         let Some(flow) = self.flows.get_mut(lookup.id) else { return PacketResult::ACCEPT };
+        if lookup.created {
+            self.counters.incr("flow.total");
+            appid::start(flow);
+        }
+        appid::payload(&mut flow.data, dir, t.payload());
         let i = dir.index();
         flow.data.pkts[i] += 1;
         flow.data.bytes[i] += ip_len as u64;
@@ -396,7 +399,8 @@ impl Engine {
         if let Some(td) = flow.data.tcp.as_ref() {
             self.stream_bytes = self.stream_bytes.saturating_sub(td.accounted);
         }
-        out.push(flow_record(&flow, reason));
+        let app = appid::finish(&mut flow.data);
+        out.push(flow_record(&flow, reason, app.as_ref()));
     }
 }
 
@@ -654,6 +658,7 @@ fn emit(
 ) -> Verdict {
     let app_proto = flow.data.app.proto().map(|p| p.eve_name());
     let ts = Timestamp(now_us);
+    appid::names(&mut flow.data, &app_out.records);
     for a in &app_out.anomalies {
         counters.incr(&format!("app_layer.anomaly.{}.{}", a.layer, a.event));
         if flow.data.anomaly_events < MAX_ANOMALY_EVENTS {

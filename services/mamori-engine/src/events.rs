@@ -2,6 +2,7 @@
 
 use mamori_applayer::Direction;
 use mamori_eve::{proto_name, EveRecord, Timestamp};
+use mamori_apps::Detection;
 use mamori_flow::{Flow, FlowState};
 use serde_json::{json, Value};
 
@@ -45,11 +46,16 @@ impl EndReason {
 }
 
 /// The `flow` event written when a flow ends.
-pub(crate) fn flow_record(flow: &Flow<FlowData>, reason: EndReason) -> EveRecord {
+pub(crate) fn flow_record(flow: &Flow<FlowData>, reason: EndReason, app: Option<&Detection>) -> EveRecord {
     let d = &flow.data;
     let mut rec = EveRecord::new(Timestamp(flow.last_seen_us), "flow");
     tuple(&mut rec, flow, Direction::ToServer);
     rec.app_proto = d.app.proto().map(|p| p.eve_name());
+    if let Some(det) = app {
+        // The app's name as nDPI spells it, and how it was recognised.
+        rec.push("app", &det.app.name());
+        rec.push("app_evidence", det);
+    }
     let state = match (&d.tcp, flow.state) {
         (Some(t), _) => match t.conn.flow_state() {
             FlowState::New => "new",

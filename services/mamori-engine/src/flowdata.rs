@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 
 use mamori_applayer::{AppProto, Direction};
+use mamori_apps::{Detection as AppDetection, FlowFacts};
 use mamori_files::FlowFiles;
 use mamori_flow::TcpConn;
 use mamori_stream::Reassembler;
@@ -57,6 +58,14 @@ pub(crate) struct Detection {
     pub datagrams: u32,
 }
 
+/// Naming the flow's application (nDPI's names).
+pub(crate) enum AppId {
+    /// Gathering the first payloads and names.
+    Collecting(Box<FlowFacts>),
+    Known(AppDetection),
+    Unknown,
+}
+
 pub(crate) struct FlowData {
     pub vlans: Vec<u16>,
     pub tcp: Option<Box<TcpData>>,
@@ -77,6 +86,7 @@ pub(crate) struct FlowData {
     pub blocked: bool,
     /// Anomaly events written for this flow (capped to avoid storms).
     pub anomaly_events: u32,
+    pub app_id: AppId,
 }
 
 /// Transaction objects kept per flow for `fileinfo` events.
@@ -98,6 +108,7 @@ impl FlowData {
             held_files: Vec::new(),
             blocked: false,
             anomaly_events: 0,
+            app_id: AppId::Unknown,
         }
     }
 

@@ -11,6 +11,7 @@
 //! app-layer parsers → files (`mamori-files`) → EVE records (`mamori-eve`).
 
 mod app;
+mod appid;
 pub mod config;
 pub mod counters;
 mod engine;

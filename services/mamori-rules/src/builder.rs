@@ -171,10 +171,17 @@ impl<'a> Builder<'a> {
         })
     }
 
+    /// The content modifiers apply to. With a sticky buffer active it must
+    /// be in that buffer (Suricata looks only in the active list).
     fn last_content_mut(&mut self) -> KwResult<&mut Content> {
+        self.last_content_in(self.sticky.as_ref().map(|s| s.buffer))
+    }
+
+    fn last_content_in(&mut self, sticky: Option<Buffer>) -> KwResult<&mut Content> {
         let idx = self.last_content.ok_or(RuleErrorKind::NoPrecedingContent)?;
-        match self.detections.get_mut(idx).map(|d| &mut d.item) {
-            Some(Match::Content(c)) => Ok(c),
+        match self.detections.get_mut(idx) {
+            Some(d) if sticky.is_some_and(|b| b != d.buffer) => Err(RuleErrorKind::NoPrecedingContent),
+            Some(Detection { item: Match::Content(c), .. }) => Ok(c),
             _ => Err(RuleErrorKind::NoPrecedingContent),
         }
     }
@@ -357,7 +364,9 @@ impl<'a> Builder<'a> {
                 if self.detections.iter().any(|d| matches!(&d.item, Match::Content(c) if c.fast_pattern.is_some())) {
                     return Err(RuleErrorKind::Conflict("fast_pattern on more than one content"));
                 }
-                self.last_content_mut()?.set_fast_pattern(fp)?;
+                // Unlike the other modifiers, fast_pattern takes the last
+                // content of any list.
+                self.last_content_in(None)?.set_fast_pattern(fp)?;
             }
             "pcre" => self.pcre(need()?)?,
             "byte_test" => {
@@ -526,8 +535,14 @@ impl<'a> Builder<'a> {
             // pkt_data: back to the payload.
             return Ok(());
         }
+        if b == Buffer::Base64Data && !self.detections.iter().any(|d| matches!(d.item, Match::Base64Decode(_))) {
+            return Err(RuleErrorKind::Conflict("base64_data needs a preceding base64_decode"));
+        }
         self.require_app(b.app_layers())?;
-        self.sticky = Some(Sticky { buffer: b, keyword: kw.to_string(), transforms: Vec::new(), has_match: false });
+        // Suricata's "buffer without matches" check is per list, so naming a
+        // buffer again that already has matches is fine.
+        let has_match = self.detections.iter().any(|d| d.buffer == b && d.transforms.is_empty());
+        self.sticky = Some(Sticky { buffer: b, keyword: kw.to_string(), transforms: Vec::new(), has_match });
         Ok(())
     }
 
@@ -603,7 +618,17 @@ impl<'a> Builder<'a> {
         for d in &self.detections {
             if let Match::Content(c) = &d.item {
                 c.finish().map_err(|k| KeywordError::new("content", k))?;
+                if d.transforms.is_empty() {
+                    check_buffer_content(d.buffer, &c.pattern).map_err(|k| KeywordError::new(d.buffer.keyword(), k))?;
+                }
             }
+        }
+        let raw_header = self.detections.iter().any(|d| d.buffer == Buffer::HttpHeaderRaw);
+        if raw_header && self.flow.is_none_or(|f| f.direction.is_none()) {
+            return Err(KeywordError::new(
+                Buffer::HttpHeaderRaw.keyword(),
+                RuleErrorKind::Conflict("raw headers need flow:to_server or flow:to_client"),
+            ));
         }
         self.check_sizes()?;
         let sid = self.sid.ok_or(KeywordError::header(RuleErrorKind::MissingSid))?;
@@ -667,6 +692,29 @@ impl<'a> Builder<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// Per-buffer content checks Suricata runs when a rule is complete (its
+/// buffers' validate callbacks).
+fn check_buffer_content(buffer: Buffer, pattern: &[u8]) -> KwResult<()> {
+    match buffer {
+        Buffer::HttpHost if pattern.iter().any(u8::is_ascii_uppercase) => {
+            Err(RuleErrorKind::Conflict("uppercase in http.host content; the host buffer is lowercase"))
+        }
+        Buffer::HttpMethod
+            if pattern.first().is_some_and(|b| matches!(b, b' ' | b'\t'))
+                || pattern.last().is_some_and(|b| matches!(b, b' ' | b'\t')) =>
+        {
+            Err(RuleErrorKind::Conflict("http.method content with leading or trailing whitespace"))
+        }
+        Buffer::Ja3Hash | Buffer::Ja3sHash | Buffer::SshHassh | Buffer::SshHasshServer if pattern.len() != 32 => {
+            Err(invalid("an MD5 hash content must be 32 characters"))
+        }
+        Buffer::TlsCertFingerprint if pattern.len() != 59 => {
+            Err(invalid("a certificate fingerprint content must be 59 characters"))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -903,7 +951,8 @@ mod tests {
             Some(AppLayer::Tls)
         );
         assert_eq!(
-            rule(r#"alert tcp any any -> any any (ja3.hash; content:"a"; sid:1;)"#).app_layer,
+            rule(r#"alert tcp any any -> any any (ja3.hash; content:"e7d705a3286e19ea42f587b344ee6865"; sid:1;)"#)
+                .app_layer,
             Some(AppLayer::Tls)
         );
     }

@@ -363,6 +363,8 @@ pub(crate) fn parse_isdataat(value: &str, vars: &dyn VarLookup) -> KwResult<IsDa
     for opt in it {
         match opt {
             "relative" => relative = true,
+            // Suricata 7's parser only takes rawbytes after relative.
+            "rawbytes" if !relative => return Err(invalid("rawbytes must follow relative")),
             "rawbytes" => rawbytes = true,
             other => return Err(invalid(format!("unknown isdataat option {other:?}"))),
         }

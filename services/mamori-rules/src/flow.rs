@@ -207,7 +207,11 @@ pub(crate) fn parse_xbits(value: &str) -> KwResult<XbitsKw> {
     let mut expire = None;
     if let Some(e) = parts.get(3) {
         let secs = e.strip_prefix("expire").ok_or_else(|| invalid(format!("bad xbits option {e:?}")))?;
-        expire = Some(crate::number::parse_dec::<u32>(secs)?);
+        let secs = crate::number::parse_dec::<u32>(secs)?;
+        if secs == 0 {
+            return Err(invalid("expire must be at least 1"));
+        }
+        expire = Some(secs);
     }
     if parts.len() > 4 {
         return Err(invalid("too many xbits options"));

@@ -143,3 +143,70 @@ fn names_and_ja3_agree_with_ndpi() {
     assert!(agree * 100 >= total * 99, "names: {agree}/{total}");
     assert!(ja3_agree * 100 >= ja3_total * 99, "JA3C: {ja3_agree}/{ja3_total}");
 }
+
+/// Apps the product must name (issue: web protection and visibility), as nDPI spells them.
+const APPS: &[&str] = &[
+    "Line", "Facebook", "Instagram", "Twitter", "TikTok", "YouTube", "WhatsApp", "Telegram", "Discord", "Zoom", "Teams",
+    "Dropbox", "GoogleDrive", "TeamViewer", "AnyDesk", "Steam", "RiotGames", "EpicGames", "Nintendo", "Playstation",
+    "Xbox", "Roblox", "BitTorrent", "eDonkey", "Gnutella", "Tor", "OpenVPN", "WireGuard",
+];
+
+/// nDPI's application for a flow line: the part after the dot of the
+/// label (`TLS.Facebook`), or the label itself (`BitTorrent`).
+fn ndpi_app(line: &str) -> Option<String> {
+    let label = field(line, "proto")?.split('/').nth(1)?;
+    let app = label.rsplit('.').next()?;
+    APPS.contains(&app).then(|| app.to_string())
+}
+
+#[test]
+fn flow_apps_agree_with_ndpi() {
+    let Some(root) = testdata() else {
+        eprintln!("skipped: shared/testdata/ndpi not present");
+        return;
+    };
+    let mut captures: Vec<PathBuf> = std::fs::read_dir(root.join("pcap")).unwrap().flatten().map(|e| e.path()).collect();
+    captures.sort();
+    let mut per_app: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    let mut misses = Vec::new();
+    for cap in captures {
+        let fname = cap.file_name().unwrap().to_string_lossy().to_string();
+        let Ok(text) = std::fs::read_to_string(root.join("result").join(format!("{fname}.out"))) else { continue };
+        let (recs, _) = replay_records(&cap, &ReplayOptions::default()).expect("replay");
+        let mut ours: HashMap<(String, String), Vec<String>> = HashMap::new();
+        for r in recs.iter().map(|r| serde_json::to_value(r).unwrap()).filter(|r| r["event_type"] == "flow") {
+            let a = endpoint(&r["src_ip"], &r["src_port"]);
+            let b = endpoint(&r["dest_ip"], &r["dest_port"]);
+            let key = if a <= b { (a, b) } else { (b, a) };
+            ours.entry(key).or_default().push(r["app"].as_str().unwrap_or("").to_string());
+        }
+        for line in text.lines() {
+            let mut w = line.split_whitespace();
+            let (Some(_), Some(proto), Some(a), Some("<->"), Some(b)) = (w.next(), w.next(), w.next(), w.next(), w.next()) else { continue };
+            if proto != "TCP" && proto != "UDP" {
+                continue;
+            }
+            let Some(want) = ndpi_app(line) else { continue };
+            let (Some(a), Some(b)) = (canonical(a), canonical(b)) else { continue };
+            let key = if a <= b { (a, b) } else { (b, a) };
+            let got = ours.get(&key).cloned().unwrap_or_default();
+            let e = per_app.entry(want.clone()).or_default();
+            e.0 += 1;
+            if got.iter().any(|g| *g == want) {
+                e.1 += 1;
+            } else {
+                misses.push(format!("{fname}: {proto} {} <-> {}: nDPI {want}, ours {got:?}", key.0, key.1));
+            }
+        }
+    }
+    let (total, agree) = per_app.values().fold((0, 0), |(t, a), (n, k)| (t + n, a + k));
+    for (app, (n, k)) in &per_app {
+        println!("{app:<12} {k:>4}/{n:<4}");
+    }
+    for m in misses.iter().take(30) {
+        println!("miss: {m}");
+    }
+    println!("apps: {agree}/{total} flows agree with nDPI");
+    assert!(total > 300, "expected hundreds of app flows, got {total}");
+    assert!(agree * 100 >= total * 99, "apps: {agree}/{total}");
+}
