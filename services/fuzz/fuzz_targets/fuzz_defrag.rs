@@ -6,7 +6,8 @@ use mamori_wire::defrag::{DefragConfig, DefragOutcome, Defragmenter};
 use mamori_wire::ip;
 
 fuzz_target!(|data: &[u8]| {
-    let mut d = Defragmenter::new(DefragConfig { max_trackers: 8, max_bytes: 1 << 16, max_fragments: 16, timeout_us: 1000 });
+    let mut d =
+        Defragmenter::new(DefragConfig { max_trackers: 8, max_bytes: 1 << 16, max_fragments: 16, timeout_us: 1000 });
     let mut rest = data;
     let mut now = 0u64;
     while rest.len() >= 2 {

@@ -17,7 +17,8 @@ fuzz_target!(|data: &[u8]| {
         let take = len.min(rest.len());
         let (frame, tail) = rest.split_at(take);
         rest = tail;
-        engine.process(&PacketIn { ts: Timestamp(ts), link: LinkType::Ethernet, data: frame, pcap_cnt: None }, &mut out);
+        engine
+            .process(&PacketIn { ts: Timestamp(ts), link: LinkType::Ethernet, data: frame, pcap_cnt: None }, &mut out);
         out.clear();
     }
     engine.finish(&mut out);

@@ -17,11 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let mut events = Vec::new();
     let mut rest = data;
     while let Some((&control, tail)) = rest.split_first() {
-        let dir = if control & 0x80 == 0 {
-            Direction::ToServer
-        } else {
-            Direction::ToClient
-        };
+        let dir = if control & 0x80 == 0 { Direction::ToServer } else { Direction::ToClient };
         let len = match usize::from(control & 0x3f) {
             63 => tail.len(),
             n => ((n + 1) * 32).min(tail.len()),

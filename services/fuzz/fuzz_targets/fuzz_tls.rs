@@ -8,9 +8,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use mamori_applayer::{Direction, NullSink, ParseCtx, Status, StreamParser};
-use mamori_tls::{
-    parse_certificate, parse_client_hello, parse_server_hello, probe, TlsParser, Transport,
-};
+use mamori_tls::{parse_certificate, parse_client_hello, parse_server_hello, probe, TlsParser, Transport};
 
 fuzz_target!(|data: &[u8]| {
     for dir in [Direction::ToServer, Direction::ToClient] {
@@ -29,19 +27,12 @@ fuzz_target!(|data: &[u8]| {
     let mut sink = NullSink::default();
     let mut rest = data;
     while let Some((&control, tail)) = rest.split_first() {
-        let dir = if control & 0x80 == 0 {
-            Direction::ToServer
-        } else {
-            Direction::ToClient
-        };
+        let dir = if control & 0x80 == 0 { Direction::ToServer } else { Direction::ToClient };
         let len = match usize::from(control & 0x1f) {
             31 => tail.len(),
             n => (n + 1).min(tail.len()),
         };
-        let mut ctx = ParseCtx {
-            events: &mut events,
-            files: &mut sink,
-        };
+        let mut ctx = ParseCtx { events: &mut events, files: &mut sink };
         let status = if control & 0x60 == 0x60 {
             rest = tail;
             parser.gap(dir, len as u64 * 97, &mut ctx)
@@ -54,10 +45,7 @@ fuzz_target!(|data: &[u8]| {
             break;
         }
     }
-    let mut ctx = ParseCtx {
-        events: &mut events,
-        files: &mut sink,
-    };
+    let mut ctx = ParseCtx { events: &mut events, files: &mut sink };
     parser.close(Direction::ToServer, &mut ctx);
     parser.close(Direction::ToClient, &mut ctx);
     let _ = format!("{:?}", parser.eve());

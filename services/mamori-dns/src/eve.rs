@@ -293,30 +293,17 @@ fn record_eve(r: &Record) -> Vec<RecordEve> {
         srv: None,
         opt: None,
     };
-    let with_name = |n: &Name| RecordEve {
-        rdata: Some(suricata_string(&n.value)),
-        rdata_truncated: n.truncated,
-        ..base.clone()
-    };
+    let with_name =
+        |n: &Name| RecordEve { rdata: Some(suricata_string(&n.value)), rdata_truncated: n.truncated, ..base.clone() };
     match &r.data {
-        RData::A(_) | RData::Aaaa(_) => vec![RecordEve {
-            rdata: print_addr(&r.data),
-            ..base
-        }],
+        RData::A(_) | RData::Aaaa(_) => vec![RecordEve { rdata: print_addr(&r.data), ..base }],
         RData::Cname(n) | RData::Ns(n) | RData::Ptr(n) | RData::Mx { exchange: n, .. } => {
             vec![with_name(n)]
         }
-        RData::Txt(strings) => strings
-            .iter()
-            .map(|s| RecordEve {
-                rdata: Some(suricata_string(s)),
-                ..base.clone()
-            })
-            .collect(),
-        RData::Null(b) => vec![RecordEve {
-            rdata: Some(suricata_string(b)),
-            ..base
-        }],
+        RData::Txt(strings) => {
+            strings.iter().map(|s| RecordEve { rdata: Some(suricata_string(s)), ..base.clone() }).collect()
+        }
+        RData::Null(b) => vec![RecordEve { rdata: Some(suricata_string(b)), ..base }],
         RData::Soa(s) => vec![RecordEve {
             soa: Some(SoaEve {
                 mname: suricata_string(&s.mname.value),
@@ -334,11 +321,7 @@ fn record_eve(r: &Record) -> Vec<RecordEve> {
         RData::Sshfp(s) => {
             let hex: Vec<String> = s.fingerprint.iter().map(|b| format!("{b:02x}")).collect();
             vec![RecordEve {
-                sshfp: Some(SshfpEve {
-                    fingerprint: hex.join(":"),
-                    algo: s.algo,
-                    fp_type: s.fp_type,
-                }),
+                sshfp: Some(SshfpEve { fingerprint: hex.join(":"), algo: s.algo, fp_type: s.fp_type }),
                 ..base
             }]
         }
@@ -355,10 +338,7 @@ fn record_eve(r: &Record) -> Vec<RecordEve> {
             opt: Some(
                 options
                     .iter()
-                    .map(|o| OptEve {
-                        code: o.code,
-                        data: o.data.iter().map(|b| format!("{b:02x}")).collect(),
-                    })
+                    .map(|o| OptEve { code: o.code, data: o.data.iter().map(|b| format!("{b:02x}")).collect() })
                     .collect(),
             ),
             ..base
@@ -366,10 +346,7 @@ fn record_eve(r: &Record) -> Vec<RecordEve> {
         // Suricata prints an empty address for A/AAAA data of the wrong size
         // and nothing for types it does not decode (HTTPS/SVCB included).
         RData::Malformed(_) if matches!(r.rrtype, rrtype::A | rrtype::AAAA) => {
-            vec![RecordEve {
-                rdata: Some(String::new()),
-                ..base
-            }]
+            vec![RecordEve { rdata: Some(String::new()), ..base }]
         }
         RData::Malformed(_) | RData::Unknown(_) | RData::Svcb { .. } => vec![base],
     }

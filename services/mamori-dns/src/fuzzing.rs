@@ -26,17 +26,10 @@ pub fn run(data: &[u8]) {
     let mut i = 0usize;
     while !rest.is_empty() {
         let c = control.get(i % control.len().max(1)).copied().unwrap_or(0);
-        let dir = if c & 0x80 != 0 {
-            Direction::ToClient
-        } else {
-            Direction::ToServer
-        };
+        let dir = if c & 0x80 != 0 { Direction::ToClient } else { Direction::ToServer };
         let n = (usize::from(c & 0x7f) + 1).min(rest.len());
         let (chunk, tail) = rest.split_at(n);
-        let mut ctx = ParseCtx {
-            events: &mut events,
-            files: &mut sink,
-        };
+        let mut ctx = ParseCtx { events: &mut events, files: &mut sink };
         if c == 0x7f {
             let _ = parser.gap(dir, n as u64, &mut ctx);
         } else {
@@ -48,10 +41,7 @@ pub fn run(data: &[u8]) {
             events.clear();
         }
     }
-    let mut ctx = ParseCtx {
-        events: &mut events,
-        files: &mut sink,
-    };
+    let mut ctx = ParseCtx { events: &mut events, files: &mut sink };
     parser.close(Direction::ToServer, &mut ctx);
     parser.close(Direction::ToClient, &mut ctx);
 }

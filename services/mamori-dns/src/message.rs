@@ -91,17 +91,13 @@ impl DnsMessage {
 /// length prefix).
 pub fn parse_message(data: &[u8]) -> Result<DnsMessage, DnsError> {
     let header = Header::parse(data)?;
-    let mut msg = DnsMessage {
-        header,
-        ..DnsMessage::default()
-    };
+    let mut msg = DnsMessage { header, ..DnsMessage::default() };
     let mut pos = HEADER_LEN;
 
     // Each question takes at least 5 bytes, so the count the header claims
     // never makes us reserve more than the data could hold.
     let remaining = data.len().saturating_sub(pos);
-    msg.queries
-        .reserve(usize::from(header.qdcount).min(remaining / 5));
+    msg.queries.reserve(usize::from(header.qdcount).min(remaining / 5));
     for _ in 0..header.qdcount {
         let (q, next) = parse_question(data, pos, &mut msg.name_issues)?;
         msg.queries.push(q);
@@ -150,22 +146,11 @@ fn be32(data: &[u8], pos: usize) -> Option<u32> {
     Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
-pub(crate) fn parse_question(
-    data: &[u8],
-    pos: usize,
-    issues: &mut NameIssues,
-) -> Result<(Question, usize), DnsError> {
+pub(crate) fn parse_question(data: &[u8], pos: usize, issues: &mut NameIssues) -> Result<(Question, usize), DnsError> {
     let (name, pos) = parse_name(data, pos, issues)?;
     let rrtype = be16(data, pos).ok_or(DnsError::TruncatedQuestion)?;
     let rrclass = be16(data, pos + 2).ok_or(DnsError::TruncatedQuestion)?;
-    Ok((
-        Question {
-            name,
-            rrtype,
-            rrclass,
-        },
-        pos + 4,
-    ))
+    Ok((Question { name, rrtype, rrclass }, pos + 4))
 }
 
 fn parse_record(data: &[u8], pos: usize, issues: &mut NameIssues) -> Option<(Record, usize)> {
@@ -180,16 +165,7 @@ fn parse_record(data: &[u8], pos: usize, issues: &mut NameIssues) -> Option<(Rec
         return None;
     }
     let rdata = RData::parse(data, start, end, rrtype, issues);
-    Some((
-        Record {
-            name,
-            rrtype,
-            rrclass,
-            ttl,
-            data: rdata,
-        },
-        end,
-    ))
+    Some((Record { name, rrtype, rrclass, ttl, data: rdata }, end))
 }
 
 #[cfg(test)]
@@ -229,10 +205,7 @@ mod tests {
 
     #[test]
     fn broken_question_is_error() {
-        assert_eq!(
-            parse_message(&RESPONSE[..20]),
-            Err(DnsError::TruncatedQuestion)
-        );
+        assert_eq!(parse_message(&RESPONSE[..20]), Err(DnsError::TruncatedQuestion));
         assert_eq!(parse_message(&RESPONSE[..5]), Err(DnsError::ShortHeader));
     }
 
@@ -246,19 +219,14 @@ mod tests {
     #[test]
     fn record_cap() {
         // One question, then 2000 answers each a pointer to it (12 bytes each).
-        let mut m =
-            b"\x00\x01\x81\x80\x00\x01\x07\xd0\x00\x00\x00\x00\x01a\x00\x00\x01\x00\x01".to_vec();
+        let mut m = b"\x00\x01\x81\x80\x00\x01\x07\xd0\x00\x00\x00\x00\x01a\x00\x00\x01\x00\x01".to_vec();
         for _ in 0..2000 {
-            m.extend_from_slice(
-                b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x01\x00\x04\x01\x02\x03\x04",
-            );
+            m.extend_from_slice(b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x01\x00\x04\x01\x02\x03\x04");
         }
         let msg = parse_message(&m).unwrap();
         assert_eq!(msg.answers.len(), MAX_RECORDS);
         assert!(msg.records_capped);
-        assert!(msg
-            .anomalies()
-            .contains(&Anomaly::new("dns", "too_many_records")));
+        assert!(msg.anomalies().contains(&Anomaly::new("dns", "too_many_records")));
     }
 
     #[test]
@@ -266,12 +234,7 @@ mod tests {
         let mut m = RESPONSE.to_vec();
         m[2] = 0x81 | (7 << 3);
         m[3] = 0xc0;
-        let names: Vec<_> = parse_message(&m)
-            .unwrap()
-            .anomalies()
-            .into_iter()
-            .map(|a| a.event)
-            .collect();
+        let names: Vec<_> = parse_message(&m).unwrap().anomalies().into_iter().map(|a| a.event).collect();
         assert!(names.contains(&"z_flag_set"));
         assert!(names.contains(&"invalid_opcode"));
     }

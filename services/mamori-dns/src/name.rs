@@ -37,11 +37,7 @@ impl NameIssues {
 
 /// Parses the name at `start` within `msg`; returns it and the offset just
 /// past it in the original (not pointer-followed) position.
-pub fn parse_name(
-    msg: &[u8],
-    start: usize,
-    issues: &mut NameIssues,
-) -> Result<(Name, usize), DnsError> {
+pub fn parse_name(msg: &[u8], start: usize, issues: &mut NameIssues) -> Result<(Name, usize), DnsError> {
     let mut pos = start;
     // Offset after the first pointer: where the caller continues.
     let mut resume: Option<usize> = None;
@@ -59,9 +55,7 @@ pub fn parse_name(
             }
             0x00 => {
                 let l = usize::from(len);
-                let label = msg
-                    .get(pos + 1..pos + 1 + l)
-                    .ok_or(DnsError::TruncatedQuestion)?;
+                let label = msg.get(pos + 1..pos + 1 + l).ok_or(DnsError::TruncatedQuestion)?;
                 if !truncated {
                     if !value.is_empty() {
                         value.push(b'.');
@@ -184,10 +178,7 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert_eq!(
-            parse(b"\x05ab", 0).unwrap_err(),
-            DnsError::TruncatedQuestion
-        );
+        assert_eq!(parse(b"\x05ab", 0).unwrap_err(), DnsError::TruncatedQuestion);
         assert_eq!(parse(b"\x40ab", 0).unwrap_err(), DnsError::InvalidLabel);
         assert_eq!(parse(b"\xc0\x09", 0).unwrap_err(), DnsError::BadPointer);
         assert_eq!(parse(b"\xc0", 0).unwrap_err(), DnsError::TruncatedQuestion);

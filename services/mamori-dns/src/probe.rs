@@ -102,8 +102,7 @@ pub fn probe_tcp(dir: Direction, data: &[u8]) -> Probe {
 mod tests {
     use super::*;
 
-    const QUERY: &[u8] =
-        b"\x10\x32\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x06google\x03com\x00\x00\x01\x00\x01";
+    const QUERY: &[u8] = b"\x10\x32\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x06google\x03com\x00\x00\x01\x00\x01";
 
     fn tcp(msg: &[u8]) -> Vec<u8> {
         let mut v = (msg.len() as u16).to_be_bytes().to_vec();
@@ -121,34 +120,18 @@ mod tests {
     fn tcp_needs_more_until_question_is_in() {
         let full = tcp(QUERY);
         for cut in 0..full.len() {
-            assert_eq!(
-                probe_tcp(Direction::ToServer, &full[..cut]),
-                Probe::NeedMore,
-                "cut at {cut}"
-            );
+            assert_eq!(probe_tcp(Direction::ToServer, &full[..cut]), Probe::NeedMore, "cut at {cut}");
         }
     }
 
     #[test]
     fn http_and_tls_are_not_dns() {
         for dir in [Direction::ToServer, Direction::ToClient] {
-            assert_eq!(
-                probe_tcp(dir, b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"),
-                Probe::NoMatch
-            );
-            assert_eq!(
-                probe_tcp(dir, b"POST /dns-query HTTP/1.1\r\n"),
-                Probe::NoMatch
-            );
-            assert_eq!(
-                probe_tcp(dir, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
-                Probe::NoMatch
-            );
+            assert_eq!(probe_tcp(dir, b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"), Probe::NoMatch);
+            assert_eq!(probe_tcp(dir, b"POST /dns-query HTTP/1.1\r\n"), Probe::NoMatch);
+            assert_eq!(probe_tcp(dir, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), Probe::NoMatch);
         }
-        assert_eq!(
-            probe_udp(b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"),
-            Probe::NoMatch
-        );
+        assert_eq!(probe_udp(b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"), Probe::NoMatch);
         assert_eq!(probe_udp(b"HTTP/1.1 200 OK\r\n\r\n"), Probe::NoMatch);
         let hello = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\x5a\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa";
         assert_eq!(probe_tcp(Direction::ToServer, hello), Probe::NoMatch);

@@ -89,27 +89,12 @@ pub enum RData {
 impl RData {
     /// Decodes `msg[start..end]` as data of `rtype`; names may point anywhere
     /// in `msg`. Never fails: data that does not fit its type is kept raw.
-    pub fn parse(
-        msg: &[u8],
-        start: usize,
-        end: usize,
-        rtype: u16,
-        issues: &mut NameIssues,
-    ) -> RData {
+    pub fn parse(msg: &[u8], start: usize, end: usize, rtype: u16, issues: &mut NameIssues) -> RData {
         let data = msg.get(start..end).unwrap_or_default();
-        let mut r = Reader {
-            msg,
-            pos: start,
-            end,
-            issues,
-        };
+        let mut r = Reader { msg, pos: start, end, issues };
         let parsed = match rtype {
-            rrtype::A => <[u8; 4]>::try_from(data)
-                .ok()
-                .map(|b| RData::A(Ipv4Addr::from(b))),
-            rrtype::AAAA => <[u8; 16]>::try_from(data)
-                .ok()
-                .map(|b| RData::Aaaa(Ipv6Addr::from(b))),
+            rrtype::A => <[u8; 4]>::try_from(data).ok().map(|b| RData::A(Ipv4Addr::from(b))),
+            rrtype::AAAA => <[u8; 16]>::try_from(data).ok().map(|b| RData::Aaaa(Ipv6Addr::from(b))),
             rrtype::CNAME => r.name().map(RData::Cname),
             rrtype::NS => r.name().map(RData::Ns),
             rrtype::PTR => r.name().map(RData::Ptr),
@@ -136,18 +121,14 @@ struct Reader<'a, 'i> {
 
 impl Reader<'_, '_> {
     fn u16(&mut self) -> Option<u16> {
-        let b = self
-            .msg
-            .get(self.pos..self.pos.checked_add(2)?.min(self.end))?;
+        let b = self.msg.get(self.pos..self.pos.checked_add(2)?.min(self.end))?;
         let v = u16::from_be_bytes(<[u8; 2]>::try_from(b).ok()?);
         self.pos += 2;
         Some(v)
     }
 
     fn u32(&mut self) -> Option<u32> {
-        let b = self
-            .msg
-            .get(self.pos..self.pos.checked_add(4)?.min(self.end))?;
+        let b = self.msg.get(self.pos..self.pos.checked_add(4)?.min(self.end))?;
         let v = u32::from_be_bytes(<[u8; 4]>::try_from(b).ok()?);
         self.pos += 4;
         Some(v)
@@ -170,10 +151,7 @@ impl Reader<'_, '_> {
     fn mx(&mut self) -> Option<RData> {
         let preference = self.u16()?;
         let exchange = self.name()?;
-        Some(RData::Mx {
-            preference,
-            exchange,
-        })
+        Some(RData::Mx { preference, exchange })
     }
 
     fn soa(&mut self) -> Option<Soa> {
@@ -189,12 +167,7 @@ impl Reader<'_, '_> {
     }
 
     fn srv(&mut self) -> Option<Srv> {
-        Some(Srv {
-            priority: self.u16()?,
-            weight: self.u16()?,
-            port: self.u16()?,
-            target: self.name()?,
-        })
+        Some(Srv { priority: self.u16()?, weight: self.u16()?, port: self.u16()?, target: self.name()? })
     }
 
     fn svcb(&mut self) -> Option<RData> {
@@ -216,11 +189,7 @@ fn txt(mut data: &[u8]) -> Option<Vec<Vec<u8>>> {
 
 fn sshfp(data: &[u8]) -> Option<Sshfp> {
     match data {
-        [algo, fp_type, fp @ ..] => Some(Sshfp {
-            algo: *algo,
-            fp_type: *fp_type,
-            fingerprint: fp.to_vec(),
-        }),
+        [algo, fp_type, fp @ ..] => Some(Sshfp { algo: *algo, fp_type: *fp_type, fingerprint: fp.to_vec() }),
         _ => None,
     }
 }
@@ -233,10 +202,7 @@ fn opt(mut data: &[u8]) -> Option<Vec<EdnsOption>> {
         };
         let len = usize::from(u16::from_be_bytes([*l0, *l1]));
         let value = rest.get(..len)?;
-        out.push(EdnsOption {
-            code: u16::from_be_bytes([*c0, *c1]),
-            data: value.to_vec(),
-        });
+        out.push(EdnsOption { code: u16::from_be_bytes([*c0, *c1]), data: value.to_vec() });
         data = &rest[len..];
     }
     Some(out)
@@ -252,14 +218,8 @@ mod tests {
 
     #[test]
     fn addresses() {
-        assert_eq!(
-            parse(&[1, 2, 3, 4], rrtype::A),
-            RData::A(Ipv4Addr::new(1, 2, 3, 4))
-        );
-        assert_eq!(
-            parse(&[1, 2, 3], rrtype::A),
-            RData::Malformed(vec![1, 2, 3])
-        );
+        assert_eq!(parse(&[1, 2, 3, 4], rrtype::A), RData::A(Ipv4Addr::new(1, 2, 3, 4)));
+        assert_eq!(parse(&[1, 2, 3], rrtype::A), RData::Malformed(vec![1, 2, 3]));
         let mut v6 = [0u8; 16];
         v6[15] = 1;
         assert_eq!(parse(&v6, rrtype::AAAA), RData::Aaaa(Ipv6Addr::LOCALHOST));
@@ -267,50 +227,28 @@ mod tests {
 
     #[test]
     fn txt_strings() {
-        assert_eq!(
-            parse(b"\x02hi\x00\x03abc", rrtype::TXT),
-            RData::Txt(vec![b"hi".to_vec(), vec![], b"abc".to_vec()])
-        );
+        assert_eq!(parse(b"\x02hi\x00\x03abc", rrtype::TXT), RData::Txt(vec![b"hi".to_vec(), vec![], b"abc".to_vec()]));
         assert!(matches!(parse(b"\x05ab", rrtype::TXT), RData::Malformed(_)));
     }
 
     #[test]
     fn mx_srv_soa_svcb() {
-        let RData::Mx {
-            preference,
-            exchange,
-        } = parse(b"\x00\x0a\x02mx\x00", rrtype::MX)
-        else {
-            panic!()
-        };
+        let RData::Mx { preference, exchange } = parse(b"\x00\x0a\x02mx\x00", rrtype::MX) else { panic!() };
         assert_eq!((preference, exchange.value.as_slice()), (10, &b"mx"[..]));
-        let RData::Srv(s) = parse(b"\x00\x01\x00\x02\x01\xbb\x01t\x00", rrtype::SRV) else {
-            panic!()
-        };
-        assert_eq!(
-            (s.priority, s.weight, s.port, s.target.value.as_slice()),
-            (1, 2, 443, &b"t"[..])
-        );
-        let soa = b"\x02ns\x00\x04host\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00\x04\x00\x00\x00\x05";
-        let RData::Soa(s) = parse(soa, rrtype::SOA) else {
-            panic!()
-        };
-        assert_eq!(
-            (s.serial, s.refresh, s.retry, s.expire, s.minimum),
-            (1, 2, 3, 4, 5)
-        );
+        let RData::Srv(s) = parse(b"\x00\x01\x00\x02\x01\xbb\x01t\x00", rrtype::SRV) else { panic!() };
+        assert_eq!((s.priority, s.weight, s.port, s.target.value.as_slice()), (1, 2, 443, &b"t"[..]));
+        let soa =
+            b"\x02ns\x00\x04host\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00\x04\x00\x00\x00\x05";
+        let RData::Soa(s) = parse(soa, rrtype::SOA) else { panic!() };
+        assert_eq!((s.serial, s.refresh, s.retry, s.expire, s.minimum), (1, 2, 3, 4, 5));
         assert_eq!(s.rname.value, b"host");
-        let RData::Svcb { priority, target } =
-            parse(b"\x00\x01\x03cdn\x00\x00\x01\x00\x03\x02h2", rrtype::HTTPS)
+        let RData::Svcb { priority, target } = parse(b"\x00\x01\x03cdn\x00\x00\x01\x00\x03\x02h2", rrtype::HTTPS)
         else {
             panic!()
         };
         assert_eq!((priority, target.value.as_slice()), (1, &b"cdn"[..]));
         // SOA missing its counters.
-        assert!(matches!(
-            parse(b"\x02ns\x00\x00", rrtype::SOA),
-            RData::Malformed(_)
-        ));
+        assert!(matches!(parse(b"\x02ns\x00\x00", rrtype::SOA), RData::Malformed(_)));
     }
 
     #[test]
@@ -324,15 +262,9 @@ mod tests {
     fn opt_options() {
         assert_eq!(
             parse(b"\x00\x0a\x00\x02\xab\xcd", rrtype::OPT),
-            RData::Opt(vec![EdnsOption {
-                code: 10,
-                data: vec![0xab, 0xcd]
-            }])
+            RData::Opt(vec![EdnsOption { code: 10, data: vec![0xab, 0xcd] }])
         );
-        assert!(matches!(
-            parse(b"\x00\x0a\x00\x05\xab", rrtype::OPT),
-            RData::Malformed(_)
-        ));
+        assert!(matches!(parse(b"\x00\x0a\x00\x05\xab", rrtype::OPT), RData::Malformed(_)));
         assert_eq!(parse(b"", rrtype::OPT), RData::Opt(vec![]));
     }
 

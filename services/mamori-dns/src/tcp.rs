@@ -51,10 +51,7 @@ impl Half {
             }
             let want = usize::from(u16::from_be_bytes([self.buf[0], self.buf[1]]));
             if want == 0 {
-                events.push(DnsEvent::Anomaly(Anomaly::new(
-                    "dns",
-                    "zero_length_message",
-                )));
+                events.push(DnsEvent::Anomaly(Anomaly::new("dns", "zero_length_message")));
                 return self.stop();
             }
             let have = self.buf.len() - 2;
@@ -114,8 +111,7 @@ impl StreamParser for DnsTcpParser {
             return Status::Stop;
         };
         if !half.stopped {
-            ctx.events
-                .push(DnsEvent::Anomaly(Anomaly::new("dns", "gap")));
+            ctx.events.push(DnsEvent::Anomaly(Anomaly::new("dns", "gap")));
         }
         half.stop()
     }
@@ -125,8 +121,7 @@ impl StreamParser for DnsTcpParser {
             return;
         };
         if !half.stopped && !half.buf.is_empty() {
-            ctx.events
-                .push(DnsEvent::Anomaly(Anomaly::new("dns", "incomplete_message")));
+            ctx.events.push(DnsEvent::Anomaly(Anomaly::new("dns", "incomplete_message")));
         }
         half.buf = Vec::new();
     }
@@ -137,8 +132,7 @@ mod tests {
     use super::*;
     use mamori_applayer::NullSink;
 
-    const QUERY: &[u8] =
-        b"\x10\x32\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x06google\x03com\x00\x00\x10\x00\x01";
+    const QUERY: &[u8] = b"\x10\x32\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x06google\x03com\x00\x00\x10\x00\x01";
 
     fn framed(msgs: &[&[u8]]) -> Vec<u8> {
         let mut v = Vec::new();
@@ -154,10 +148,7 @@ mod tests {
         let mut sink = NullSink::default();
         let mut status = Status::Continue;
         for c in chunks {
-            let mut ctx = ParseCtx {
-                events: &mut events,
-                files: &mut sink,
-            };
+            let mut ctx = ParseCtx { events: &mut events, files: &mut sink };
             status = p.input(dir, c, &mut ctx);
         }
         (events, status)
@@ -180,17 +171,9 @@ mod tests {
         let stream = framed(&[QUERY, &second]);
         for cut in 0..=stream.len() {
             let mut p = DnsTcpParser::new();
-            let (events, status) = run(
-                &mut p,
-                Direction::ToServer,
-                &[&stream[..cut], &stream[cut..]],
-            );
+            let (events, status) = run(&mut p, Direction::ToServer, &[&stream[..cut], &stream[cut..]]);
             assert_eq!(status, Status::Continue);
-            assert_eq!(
-                names(&events),
-                vec![b"google.com".to_vec(), b"gaagle.com".to_vec()],
-                "cut {cut}"
-            );
+            assert_eq!(names(&events), vec![b"google.com".to_vec(), b"gaagle.com".to_vec()], "cut {cut}");
         }
     }
 
@@ -207,19 +190,10 @@ mod tests {
         let mut p = DnsTcpParser::new();
         let mut events = Vec::new();
         let mut sink = NullSink::default();
-        let mut ctx = ParseCtx {
-            events: &mut events,
-            files: &mut sink,
-        };
+        let mut ctx = ParseCtx { events: &mut events, files: &mut sink };
         assert_eq!(p.gap(Direction::ToServer, 10, &mut ctx), Status::Stop);
-        assert_eq!(
-            p.input(Direction::ToServer, &framed(&[QUERY]), &mut ctx),
-            Status::Stop
-        );
-        assert_eq!(
-            p.input(Direction::ToClient, &framed(&[QUERY]), &mut ctx),
-            Status::Continue
-        );
+        assert_eq!(p.input(Direction::ToServer, &framed(&[QUERY]), &mut ctx), Status::Stop);
+        assert_eq!(p.input(Direction::ToClient, &framed(&[QUERY]), &mut ctx), Status::Continue);
         assert_eq!(names(&events).len(), 1);
     }
 
@@ -229,11 +203,7 @@ mod tests {
         let (events, status) = run(&mut DnsTcpParser::new(), Direction::ToServer, &[&junk]);
         assert_eq!(status, Status::Stop);
         assert!(names(&events).is_empty());
-        let (events, status) = run(
-            &mut DnsTcpParser::new(),
-            Direction::ToServer,
-            &[b"\x00\x00"],
-        );
+        let (events, status) = run(&mut DnsTcpParser::new(), Direction::ToServer, &[b"\x00\x00"]);
         assert_eq!(status, Status::Stop);
         assert!(matches!(&events[0], DnsEvent::Anomaly(a) if a.event == "zero_length_message"));
     }
@@ -245,13 +215,7 @@ mod tests {
         let (_, _) = run(&mut p, Direction::ToServer, &[&stream[..10]]);
         let mut events = Vec::new();
         let mut sink = NullSink::default();
-        p.close(
-            Direction::ToServer,
-            &mut ParseCtx {
-                events: &mut events,
-                files: &mut sink,
-            },
-        );
+        p.close(Direction::ToServer, &mut ParseCtx { events: &mut events, files: &mut sink });
         assert!(matches!(&events[0], DnsEvent::Anomaly(a) if a.event == "incomplete_message"));
     }
 }

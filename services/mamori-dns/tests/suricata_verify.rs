@@ -15,8 +15,7 @@ use serde_json::Value;
 use support::{read_packets, Transport};
 
 fn testdata() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/suricata-verify/tests/dns");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/suricata-verify/tests/dns");
     if p.is_dir() {
         Some(p)
     } else {
@@ -41,26 +40,15 @@ fn replay(pcap: &Path) -> Vec<(usize, Value)> {
                 if p.payload.is_empty() {
                     continue;
                 }
-                assert_eq!(
-                    probe_udp(&p.payload),
-                    Probe::Match,
-                    "packet {pcap_cnt} probes as DNS"
-                );
+                assert_eq!(probe_udp(&p.payload), Probe::Match, "packet {pcap_cnt} probes as DNS");
                 let m = parse_message(&p.payload).expect("captured message parses");
-                out.push((
-                    pcap_cnt,
-                    serde_json::to_value(DnsEve::new(&m, tx_id)).unwrap(),
-                ));
+                out.push((pcap_cnt, serde_json::to_value(DnsEve::new(&m, tx_id)).unwrap()));
                 tx_id += 1;
             }
             Transport::Tcp { seq, syn, .. } => {
                 let me = (p.src, p.sport);
                 let c = *client.get_or_insert(me);
-                let dir = if c == me {
-                    Direction::ToServer
-                } else {
-                    Direction::ToClient
-                };
+                let dir = if c == me { Direction::ToServer } else { Direction::ToClient };
                 let slot = &mut next_seq[dir.index()];
                 let start = slot.unwrap_or(seq.wrapping_add(u32::from(*syn)));
                 if *syn {
@@ -73,20 +61,10 @@ fn replay(pcap: &Path) -> Vec<(usize, Value)> {
                 *slot = Some(seq.wrapping_add(p.payload.len() as u32));
                 let mut events = Vec::new();
                 let mut sink = NullSink::default();
-                tcp.input(
-                    dir,
-                    &p.payload,
-                    &mut ParseCtx {
-                        events: &mut events,
-                        files: &mut sink,
-                    },
-                );
+                tcp.input(dir, &p.payload, &mut ParseCtx { events: &mut events, files: &mut sink });
                 for e in events {
                     if let DnsEvent::Message(m) = e {
-                        out.push((
-                            pcap_cnt,
-                            serde_json::to_value(DnsEve::new(&m, tx_id)).unwrap(),
-                        ));
+                        out.push((pcap_cnt, serde_json::to_value(DnsEve::new(&m, tx_id)).unwrap()));
                         tx_id += 1;
                     }
                 }
@@ -124,32 +102,19 @@ fn v2_to_v3(key: &str, value: &Value) -> (String, Value) {
 }
 
 fn check_case(dir: &Path) -> usize {
-    let yaml: serde_yaml::Value =
-        serde_yaml::from_slice(&std::fs::read(dir.join("test.yaml")).unwrap()).unwrap();
-    let v2 = yaml
-        .get("env")
-        .and_then(|e| e.get("SURICATA_EVE_DNS_VERSION"))
-        .and_then(|v| v.as_u64())
-        == Some(2);
+    let yaml: serde_yaml::Value = serde_yaml::from_slice(&std::fs::read(dir.join("test.yaml")).unwrap()).unwrap();
+    let v2 = yaml.get("env").and_then(|e| e.get("SURICATA_EVE_DNS_VERSION")).and_then(|v| v.as_u64()) == Some(2);
     let records: Vec<Value> = replay(&dir.join("input.pcap"))
         .into_iter()
         .map(|(_, dns)| serde_json::json!({ "event_type": "dns", "dns": dns }))
         .collect();
     let mut checked = 0;
-    let checks = yaml
-        .get("checks")
-        .and_then(|c| c.as_sequence())
-        .cloned()
-        .unwrap_or_default();
+    let checks = yaml.get("checks").and_then(|c| c.as_sequence()).cloned().unwrap_or_default();
     for check in checks {
         let Some(filter) = check.get("filter") else {
             continue;
         };
-        let m = filter
-            .get("match")
-            .and_then(|m| m.as_mapping())
-            .cloned()
-            .unwrap_or_default();
+        let m = filter.get("match").and_then(|m| m.as_mapping()).cloned().unwrap_or_default();
         if m.get("event_type").and_then(|v| v.as_str()) != Some("dns") {
             continue;
         }
@@ -158,24 +123,12 @@ fn check_case(dir: &Path) -> usize {
             .filter_map(|(k, v)| {
                 let k = k.as_str()?;
                 let v: Value = serde_json::to_value(v).ok()?;
-                Some(if v2 {
-                    v2_to_v3(k, &v)
-                } else {
-                    (k.to_owned(), v)
-                })
+                Some(if v2 { v2_to_v3(k, &v) } else { (k.to_owned(), v) })
             })
             .collect();
-        let count = records
-            .iter()
-            .filter(|r| conds.iter().all(|(k, v)| lookup(r, k) == Some(v)))
-            .count();
+        let count = records.iter().filter(|r| conds.iter().all(|(k, v)| lookup(r, k) == Some(v))).count();
         let want = filter.get("count").and_then(|c| c.as_u64()).unwrap_or(1) as usize;
-        assert_eq!(
-            count,
-            want,
-            "{}: filter {conds:?} over {records:#?}",
-            dir.display()
-        );
+        assert_eq!(count, want, "{}: filter {conds:?} over {records:#?}", dir.display());
         checked += 1;
     }
     checked
@@ -201,12 +154,7 @@ fn dns_incomplete_full_sequence() {
     let recs = replay(&root.join("dns-incomplete/input.pcap"));
     let summary: Vec<(String, String)> = recs
         .iter()
-        .map(|(_, r)| {
-            (
-                r["type"].as_str().unwrap().to_owned(),
-                r["queries"][0]["rrname"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|(_, r)| (r["type"].as_str().unwrap().to_owned(), r["queries"][0]["rrname"].as_str().unwrap().to_owned()))
         .collect();
     assert_eq!(
         summary,

@@ -54,7 +54,9 @@ pub(crate) fn names(d: &mut FlowData, records: &[AppRecord]) {
         }
     }
     if added {
-        if let Some(det @ Detection { evidence: Evidence::Payload { .. } | Evidence::Name { .. }, .. }) = classify(facts) {
+        if let Some(det @ Detection { evidence: Evidence::Payload { .. } | Evidence::Name { .. }, .. }) =
+            classify(facts)
+        {
             d.app_id = AppId::Known(det);
         }
     }

@@ -1,8 +1,8 @@
 //! Turning flow facts into EVE records.
 
 use mamori_applayer::Direction;
-use mamori_eve::{proto_name, EveRecord, Timestamp};
 use mamori_apps::Detection;
+use mamori_eve::{proto_name, EveRecord, Timestamp};
 use mamori_flow::{Flow, FlowState};
 use serde_json::{json, Value};
 

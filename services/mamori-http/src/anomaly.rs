@@ -210,9 +210,7 @@ mod tests {
             TruncatedMessage,
         ];
         let mut names: Vec<&str> = all.iter().map(|a| a.name()).collect();
-        assert!(names.iter().all(|n| n
-            .bytes()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')));
+        assert!(names.iter().all(|n| n.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')));
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), all.len());

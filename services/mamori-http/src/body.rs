@@ -97,12 +97,9 @@ impl BodySink {
     }
 
     fn after_decode(&mut self, result: Result<(), DecodeError>, ctx: &mut ParseCtx<'_, HttpEvent>) {
-        if !self.passthrough_reported
-            && self.decoder.as_ref().is_some_and(|d| d.notes().passthrough)
-        {
+        if !self.passthrough_reported && self.decoder.as_ref().is_some_and(|d| d.notes().passthrough) {
             self.passthrough_reported = true;
-            ctx.events
-                .push(HttpAnomaly::DecompressionPassthrough.into());
+            ctx.events.push(HttpAnomaly::DecompressionPassthrough.into());
         }
         match result {
             Ok(()) => {}
@@ -190,16 +187,10 @@ impl Body {
 
     /// Consumes body bytes from `input`. Returns bytes consumed and whether
     /// the body is complete (the rest of `input` belongs to what follows).
-    pub(crate) fn feed(
-        &mut self,
-        input: &[u8],
-        ctx: &mut ParseCtx<'_, HttpEvent>,
-    ) -> (usize, bool) {
+    pub(crate) fn feed(&mut self, input: &[u8], ctx: &mut ParseCtx<'_, HttpEvent>) -> (usize, bool) {
         let (consumed, done) = match &mut self.framing {
             Framing::Length { left } => {
-                let n = usize::try_from(*left)
-                    .unwrap_or(usize::MAX)
-                    .min(input.len());
+                let n = usize::try_from(*left).unwrap_or(usize::MAX).min(input.len());
                 let part = input.get(..n).unwrap_or(&[]);
                 *left -= n as u64;
                 let done = *left == 0;
@@ -225,16 +216,11 @@ impl Body {
                         // stream is the body.
                         ctx.events.push(self.invalid_chunk.into());
                         self.framing = Framing::UntilClose;
-                        self.sink.progress.wire_len =
-                            self.sink.progress.wire_len.saturating_add(n as u64);
+                        self.sink.progress.wire_len = self.sink.progress.wire_len.saturating_add(n as u64);
                         self.sink.data(&replay, ctx);
                         let rest = input.get(n..).unwrap_or(&[]);
                         self.sink.data(rest, ctx);
-                        self.sink.progress.wire_len = self
-                            .sink
-                            .progress
-                            .wire_len
-                            .saturating_add(rest.len() as u64);
+                        self.sink.progress.wire_len = self.sink.progress.wire_len.saturating_add(rest.len() as u64);
                         return (input.len(), false);
                     }
                 }
@@ -287,26 +273,12 @@ mod tests {
     use crate::framing::Coding;
     use mamori_applayer::MemorySink;
 
-    fn run(
-        framing: Framing,
-        dec: Option<DecoderChain>,
-        parts: &[&[u8]],
-    ) -> (MemorySink, Vec<HttpEvent>, usize, bool) {
+    fn run(framing: Framing, dec: Option<DecoderChain>, parts: &[&[u8]]) -> (MemorySink, Vec<HttpEvent>, usize, bool) {
         let mut files = MemorySink::default();
         let mut events = Vec::new();
-        let mut ctx = ParseCtx {
-            events: &mut events,
-            files: &mut files,
-        };
-        let meta = FileMeta {
-            name: b"f".to_vec(),
-            ..Default::default()
-        };
-        let mut body = Body::new(
-            framing,
-            BodySink::new(Direction::ToClient, meta, dec),
-            false,
-        );
+        let mut ctx = ParseCtx { events: &mut events, files: &mut files };
+        let meta = FileMeta { name: b"f".to_vec(), ..Default::default() };
+        let mut body = Body::new(framing, BodySink::new(Direction::ToClient, meta, dec), false);
         let mut used = 0;
         let mut done = false;
         for p in parts {
@@ -335,11 +307,7 @@ mod tests {
 
     #[test]
     fn invalid_chunked_becomes_until_close() {
-        let (files, events, _, done) = run(
-            Framing::Chunked(Chunked::new(1024)),
-            None,
-            &[b"X5O!P", b"%@AP"],
-        );
+        let (files, events, _, done) = run(Framing::Chunked(Chunked::new(1024)), None, &[b"X5O!P", b"%@AP"]);
         assert!(!done);
         assert_eq!(files.files[0].content, b"X5O!P%@AP");
         assert_eq!(files.files[0].end, Some(FileEnd::Closed));
@@ -367,19 +335,9 @@ mod tests {
         let mut e = GzEncoder::new(Vec::new(), flate2::Compression::best());
         e.write_all(&vec![b'A'; 2 * 1024 * 1024]).unwrap();
         let gz = e.finish().unwrap();
-        let limits = crate::decompress::Limits {
-            max_output: 1024 * 1024,
-            max_ratio: u64::MAX,
-            ratio_min_output: 0,
-        };
+        let limits = crate::decompress::Limits { max_output: 1024 * 1024, max_ratio: u64::MAX, ratio_min_output: 0 };
         let dec = DecoderChain::new(&[Coding::Gzip], limits);
-        let (files, events, _, done) = run(
-            Framing::Length {
-                left: gz.len() as u64,
-            },
-            Some(dec),
-            &[&gz],
-        );
+        let (files, events, _, done) = run(Framing::Length { left: gz.len() as u64 }, Some(dec), &[&gz]);
         assert!(done);
         assert_eq!(files.files[0].end, Some(FileEnd::Truncated));
         assert_eq!(files.files[0].content.len(), 1024 * 1024);
@@ -390,10 +348,7 @@ mod tests {
     fn gaps() {
         let mut files = MemorySink::default();
         let mut events = Vec::new();
-        let mut ctx = ParseCtx {
-            events: &mut events,
-            files: &mut files,
-        };
+        let mut ctx = ParseCtx { events: &mut events, files: &mut files };
         let mut b = Body::new(
             Framing::Length { left: 10 },
             BodySink::new(Direction::ToServer, FileMeta::default(), None),

@@ -98,10 +98,7 @@ impl Chunked {
                         ws.push(c);
                         i += 1;
                     } else if let Some(d) = hex(c) {
-                        self.state = State::SizeDigits {
-                            value: u64::from(d),
-                            digits: 1,
-                        };
+                        self.state = State::SizeDigits { value: u64::from(d), digits: 1 };
                         i += 1;
                     } else {
                         let replay = std::mem::take(ws);
@@ -110,10 +107,8 @@ impl Chunked {
                 }
                 State::SizeDigits { value, digits } => {
                     if let Some(d) = hex(c) {
-                        let next = value
-                            .checked_mul(16)
-                            .and_then(|v| v.checked_add(u64::from(d)))
-                            .filter(|&v| v <= MAX_CHUNK);
+                        let next =
+                            value.checked_mul(16).and_then(|v| v.checked_add(u64::from(d))).filter(|&v| v <= MAX_CHUNK);
                         match next {
                             Some(v) if *digits < 16 => {
                                 *value = v;
@@ -233,11 +228,7 @@ impl Chunked {
     /// The input ended (connection closed): was the content complete?
     pub(crate) fn content_complete(&self) -> bool {
         // A final "0" whose line break never came still ends the content.
-        self.last_chunk_seen
-            || matches!(
-                self.state,
-                State::SizeDigits { value: 0, .. } | State::SizeRest { value: 0 }
-            )
+        self.last_chunk_seen || matches!(self.state, State::SizeDigits { value: 0, .. } | State::SizeRest { value: 0 })
     }
 }
 
@@ -309,12 +300,7 @@ mod tests {
         let mut c = Chunked::new(10);
         let (n, o) = c.feed(b"  X5O!P", &mut |_| panic!("no data"));
         assert_eq!(n, 2);
-        assert_eq!(
-            o,
-            Outcome::Invalid {
-                replay: b"  ".to_vec()
-            }
-        );
+        assert_eq!(o, Outcome::Invalid { replay: b"  ".to_vec() });
     }
 
     #[test]
@@ -331,10 +317,7 @@ mod tests {
         assert_eq!(o, Outcome::More);
         assert!(!c.content_complete());
         c.feed(b"0", &mut |_| {});
-        assert!(
-            c.content_complete(),
-            "a bare final 0 at close completes the content"
-        );
+        assert!(c.content_complete(), "a bare final 0 at close completes the content");
         c.feed(b"\r\nfoobar\r\n", &mut |_| {});
         assert!(c.content_complete());
     }

@@ -92,12 +92,7 @@ impl DecoderChain {
             return Err(e);
         }
         self.total_in = self.total_in.saturating_add(input.len() as u64);
-        let mut sink = Sink {
-            out,
-            total_in: self.total_in,
-            total_out: &mut self.total_out,
-            limits: self.limits,
-        };
+        let mut sink = Sink { out, total_in: self.total_in, total_out: &mut self.total_out, limits: self.limits };
         let r = run(&mut self.layers, Some(input), &mut sink, &mut self.notes);
         if let Err(e) = r {
             self.failed = Some(e);
@@ -111,12 +106,7 @@ impl DecoderChain {
         if let Some(e) = self.failed {
             return Err(e);
         }
-        let mut sink = Sink {
-            out,
-            total_in: self.total_in,
-            total_out: &mut self.total_out,
-            limits: self.limits,
-        };
+        let mut sink = Sink { out, total_in: self.total_in, total_out: &mut self.total_out, limits: self.limits };
         let r = run(&mut self.layers, None, &mut sink, &mut self.notes);
         if let Err(e) = r {
             self.failed = Some(e);
@@ -135,8 +125,8 @@ struct Sink<'a> {
 impl Sink<'_> {
     fn emit(&mut self, data: &[u8]) -> Result<(), DecodeError> {
         let total = self.total_out.saturating_add(data.len() as u64);
-        let ratio_exceeded = total > self.limits.ratio_min_output
-            && total / self.total_in.max(1) > self.limits.max_ratio;
+        let ratio_exceeded =
+            total > self.limits.ratio_min_output && total / self.total_in.max(1) > self.limits.max_ratio;
         if total > self.limits.max_output || ratio_exceeded {
             // Hand over what fits under the size cap, then stop.
             let room = self.limits.max_output.saturating_sub(*self.total_out);
@@ -158,12 +148,7 @@ impl Sink<'_> {
 /// Feeds `input` (or the end of stream when `None`) through `layers`.
 /// Recursion depth is bounded by the number of layers, which the caller
 /// caps with the configured layer limit.
-fn run(
-    layers: &mut [Layer],
-    input: Option<&[u8]>,
-    sink: &mut Sink<'_>,
-    notes: &mut Notes,
-) -> Result<(), DecodeError> {
+fn run(layers: &mut [Layer], input: Option<&[u8]>, sink: &mut Sink<'_>, notes: &mut Notes) -> Result<(), DecodeError> {
     let Some((first, rest)) = layers.split_first_mut() else {
         return match input {
             Some(d) if !d.is_empty() => sink.emit(d),
@@ -218,13 +203,7 @@ impl Layer {
             Coding::Gzip | Coding::Deflate => Mode::Inflate(Inflate::new()),
             Coding::Brotli => Mode::Brotli(Box::new(Brotli::new())),
         };
-        Layer {
-            mode,
-            produced: false,
-            replay: Some(Vec::new()),
-            finished: false,
-            out_total: 0,
-        }
+        Layer { mode, produced: false, replay: Some(Vec::new()), finished: false, out_total: 0 }
     }
 
     fn process(
@@ -347,11 +326,7 @@ enum Stage {
 
 impl Inflate {
     fn new() -> Self {
-        Inflate {
-            stage: Stage::Sniff { head: Vec::new() },
-            z: flate2::Decompress::new(false),
-            out: vec![0; CHUNK],
-        }
+        Inflate { stage: Stage::Sniff { head: Vec::new() }, z: flate2::Decompress::new(false), out: vec![0; CHUNK] }
     }
 
     fn ended(&self) -> bool {
@@ -372,10 +347,7 @@ impl Inflate {
                     let [b0, b1] = head[..] else { return Err(()) };
                     if b0 == 0x1f && b1 == 0x8b {
                         self.stage = Stage::Gzip(GzipHeader::default());
-                    } else if b0 & 0x0f == 8
-                        && b0 >> 4 <= 7
-                        && (u16::from(b0) << 8 | u16::from(b1)) % 31 == 0
-                    {
+                    } else if b0 & 0x0f == 8 && b0 >> 4 <= 7 && (u16::from(b0) << 8 | u16::from(b1)) % 31 == 0 {
                         if b1 & 0x20 != 0 {
                             // Preset dictionary: cannot be decoded.
                             return Err(());
@@ -430,25 +402,15 @@ impl Inflate {
     }
 
     /// Runs raw inflate over `data`; returns bytes consumed.
-    fn inflate(
-        &mut self,
-        data: &[u8],
-        emit: &mut Emit<'_>,
-        notes: &mut Notes,
-    ) -> Result<usize, ()> {
+    fn inflate(&mut self, data: &[u8], emit: &mut Emit<'_>, notes: &mut Notes) -> Result<usize, ()> {
         let mut used = 0usize;
         loop {
             let before_in = self.z.total_in();
             let before_out = self.z.total_out();
-            let result = self.z.decompress(
-                data.get(used..).unwrap_or(&[]),
-                &mut self.out,
-                flate2::FlushDecompress::None,
-            );
-            let consumed =
-                usize::try_from(self.z.total_in().saturating_sub(before_in)).unwrap_or(0);
-            let produced =
-                usize::try_from(self.z.total_out().saturating_sub(before_out)).unwrap_or(0);
+            let result =
+                self.z.decompress(data.get(used..).unwrap_or(&[]), &mut self.out, flate2::FlushDecompress::None);
+            let consumed = usize::try_from(self.z.total_in().saturating_sub(before_in)).unwrap_or(0);
+            let produced = usize::try_from(self.z.total_out().saturating_sub(before_out)).unwrap_or(0);
             used = used.saturating_add(consumed).min(data.len());
             // Output decoded before an error is real content: hand it on.
             if produced > 0 {
@@ -501,11 +463,7 @@ const FCOMMENT: u8 = 0x10;
 
 impl Default for GzipHeader {
     fn default() -> Self {
-        GzipHeader {
-            step: GzStep::Fixed,
-            buf: Vec::with_capacity(8),
-            flags: 0,
-        }
+        GzipHeader { step: GzStep::Fixed, buf: Vec::with_capacity(8), flags: 0 }
     }
 }
 
@@ -560,41 +518,25 @@ impl GzipHeader {
                     i += take;
                     if let [lo, hi] = self.buf[..] {
                         let n = usize::from(u16::from_le_bytes([lo, hi]));
-                        self.step = if n > 0 {
-                            GzStep::Extra(n)
-                        } else {
-                            self.next_from(2)
-                        };
+                        self.step = if n > 0 { GzStep::Extra(n) } else { self.next_from(2) };
                     }
                 }
                 GzStep::Extra(n) => {
                     let take = n.min(rest.len());
                     i += take;
-                    self.step = if n == take {
-                        self.next_from(2)
-                    } else {
-                        GzStep::Extra(n - take)
-                    };
+                    self.step = if n == take { self.next_from(2) } else { GzStep::Extra(n - take) };
                 }
                 GzStep::Name | GzStep::Comment => match memchr::memchr(0, rest) {
                     Some(z) => {
                         i += z + 1;
-                        self.step = if self.step == GzStep::Name {
-                            self.next_from(3)
-                        } else {
-                            self.next_from(4)
-                        };
+                        self.step = if self.step == GzStep::Name { self.next_from(3) } else { self.next_from(4) };
                     }
                     None => i += rest.len(),
                 },
                 GzStep::Crc(n) => {
                     let take = n.min(rest.len());
                     i += take;
-                    self.step = if n == take {
-                        GzStep::Done
-                    } else {
-                        GzStep::Crc(n - take)
-                    };
+                    self.step = if n == take { GzStep::Done } else { GzStep::Crc(n - take) };
                 }
                 GzStep::Done => {}
             }
@@ -624,11 +566,7 @@ impl Brotli {
         // RFC 7932 windows only (at most 16 MiB); large-window streams could
         // make the decoder allocate 1 GiB.
         state.large_window = false;
-        Brotli {
-            state,
-            out: vec![0; CHUNK],
-            ended: false,
-        }
+        Brotli { state, out: vec![0; CHUNK], ended: false }
     }
 
     fn push(&mut self, data: &[u8], emit: &mut Emit<'_>, notes: &mut Notes) -> Result<(), ()> {
@@ -678,11 +616,7 @@ mod tests {
     use flate2::Compression;
     use std::io::Write;
 
-    const LIMITS: Limits = Limits {
-        max_output: 50 * 1024 * 1024,
-        max_ratio: 2048,
-        ratio_min_output: 1024 * 1024,
-    };
+    const LIMITS: Limits = Limits { max_output: 50 * 1024 * 1024, max_ratio: 2048, ratio_min_output: 1024 * 1024 };
 
     fn gzip(d: &[u8]) -> Vec<u8> {
         let mut e = GzEncoder::new(Vec::new(), Compression::default());
@@ -701,11 +635,7 @@ mod tests {
     }
 
     /// Decodes in one push and in `step`-byte pushes; both must agree.
-    fn decode(
-        codings: &[Coding],
-        data: &[u8],
-        limits: Limits,
-    ) -> (Vec<u8>, Result<(), DecodeError>, Notes) {
+    fn decode(codings: &[Coding], data: &[u8], limits: Limits) -> (Vec<u8>, Result<(), DecodeError>, Notes) {
         let mut out = Vec::new();
         let mut c = DecoderChain::new(codings, limits);
         let mut r = c.push(data, &mut |d| out.extend_from_slice(d));
@@ -813,20 +743,12 @@ mod tests {
     fn bombs_stop_at_the_limit() {
         let zeros = vec![0u8; 4 * 1024 * 1024];
         let enc = gzip(&zeros);
-        let limits = Limits {
-            max_output: 1024 * 1024,
-            max_ratio: u64::MAX,
-            ratio_min_output: 0,
-        };
+        let limits = Limits { max_output: 1024 * 1024, max_ratio: u64::MAX, ratio_min_output: 0 };
         let (out, r, _) = decode(&[Coding::Gzip], &enc, limits);
         assert_eq!(r, Err(DecodeError::Bomb));
         assert_eq!(out.len(), 1024 * 1024);
         // Ratio limit: 4 MiB of zeros compress ~1000:1.
-        let limits = Limits {
-            max_output: u64::MAX,
-            max_ratio: 100,
-            ratio_min_output: 64 * 1024,
-        };
+        let limits = Limits { max_output: u64::MAX, max_ratio: 100, ratio_min_output: 64 * 1024 };
         let (out, r, _) = decode(&[Coding::Gzip], &enc, limits);
         assert_eq!(r, Err(DecodeError::Bomb));
         assert!(out.len() < zeros.len());
@@ -836,11 +758,7 @@ mod tests {
     fn nested_bomb_is_bounded() {
         let inner = gzip(&vec![0u8; 8 * 1024 * 1024]);
         let outer = gzip(&inner);
-        let limits = Limits {
-            max_output: 2 * 1024 * 1024,
-            max_ratio: 2048,
-            ratio_min_output: 1024 * 1024,
-        };
+        let limits = Limits { max_output: 2 * 1024 * 1024, max_ratio: 2048, ratio_min_output: 1024 * 1024 };
         let (_, r, _) = decode(&[Coding::Gzip, Coding::Gzip], &outer, limits);
         assert_eq!(r, Err(DecodeError::Bomb));
     }

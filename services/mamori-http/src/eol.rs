@@ -86,12 +86,8 @@ fn response_eol(buf: &[u8], at: usize, fin: bool) -> Eol {
         Prefix::Partial if !fin => return Eol::NeedMore,
         Prefix::Yes => {
             let start = at + 3;
-            let junk = buf
-                .get(start..)
-                .unwrap_or(&[])
-                .iter()
-                .take_while(|&&c| c == CR || c == b' ' || c == b'\t')
-                .count();
+            let junk =
+                buf.get(start..).unwrap_or(&[]).iter().take_while(|&&c| c == CR || c == b' ' || c == b'\t').count();
             let mut end = start + junk;
             if end >= buf.len() && !fin {
                 return Eol::NeedMore;
@@ -177,10 +173,7 @@ pub(crate) fn cut_line(buf: &[u8], from: usize, side: Side, fin: bool) -> Cut {
         };
         let Some(off) = hit else {
             if fin {
-                return Cut::Line {
-                    content_end: buf.len(),
-                    next: buf.len(),
-                };
+                return Cut::Line { content_end: buf.len(), next: buf.len() };
             }
             return Cut::NeedMore { resume: buf.len() };
         };
@@ -188,12 +181,7 @@ pub(crate) fn cut_line(buf: &[u8], from: usize, side: Side, fin: bool) -> Cut {
         match eol_at(buf, at, side, fin) {
             Eol::NeedMore => return Cut::NeedMore { resume: at },
             Eol::Content => i = at + 1,
-            Eol::Break(n) => {
-                return Cut::Line {
-                    content_end: at,
-                    next: at + n,
-                }
-            }
+            Eol::Break(n) => return Cut::Line { content_end: at, next: at + n },
         }
     }
 }
@@ -244,25 +232,16 @@ mod tests {
     #[test]
     fn crlf_cr_junk_is_one_break_when_a_line_follows() {
         // http-evader 284: "close\r\n\r\r\nTransfer-Encoding"
-        assert_eq!(
-            lines(b"a\r\n\r\r\nb", Side::Response),
-            vec![&b"a"[..], b"b"]
-        );
+        assert_eq!(lines(b"a\r\n\r\r\nb", Side::Response), vec![&b"a"[..], b"b"]);
         // ...but a real empty line after it is kept.
         assert_eq!(eol_at(b"a\r\n\r\n", 1, Side::Response, true), Eol::Break(2));
     }
 
     #[test]
     fn lf_cr_cr_lf_before_a_break_is_one_break() {
-        assert_eq!(
-            eol_at(b"\n\r\r\n\r\nX", 0, Side::Response, false),
-            Eol::Break(4)
-        );
+        assert_eq!(eol_at(b"\n\r\r\n\r\nX", 0, Side::Response, false), Eol::Break(4));
         // Not followed by a break: LF CR, then CR LF.
-        assert_eq!(
-            eol_at(b"\n\r\r\nX", 0, Side::Response, false),
-            Eol::Break(2)
-        );
+        assert_eq!(eol_at(b"\n\r\r\nX", 0, Side::Response, false), Eol::Break(2));
     }
 
     #[test]
@@ -272,30 +251,15 @@ mod tests {
         // A request LF might start "\n\r\r\n": wait for the next byte.
         assert_eq!(eol_at(b"a\n", 1, Side::Request, false), Eol::NeedMore);
         assert_eq!(eol_at(b"a\nX", 1, Side::Request, false), Eol::Break(1));
-        assert_eq!(
-            cut_line(b"abc", 0, Side::Request, false),
-            Cut::NeedMore { resume: 3 }
-        );
+        assert_eq!(cut_line(b"abc", 0, Side::Request, false), Cut::NeedMore { resume: 3 });
     }
 
     #[test]
     fn empty_lines_do_not_wait_for_deformed_runs() {
-        assert_eq!(
-            empty_line_at(b"\r\n", 0, Side::Response, false),
-            Eol::Break(2)
-        );
-        assert_eq!(
-            empty_line_at(b"\n", 0, Side::Response, false),
-            Eol::Break(1)
-        );
-        assert_eq!(
-            empty_line_at(b"\r", 0, Side::Response, false),
-            Eol::NeedMore
-        );
-        assert_eq!(
-            empty_line_at(b"\rX", 0, Side::Response, false),
-            Eol::Break(1)
-        );
+        assert_eq!(empty_line_at(b"\r\n", 0, Side::Response, false), Eol::Break(2));
+        assert_eq!(empty_line_at(b"\n", 0, Side::Response, false), Eol::Break(1));
+        assert_eq!(empty_line_at(b"\r", 0, Side::Response, false), Eol::NeedMore);
+        assert_eq!(empty_line_at(b"\rX", 0, Side::Response, false), Eol::Break(1));
         assert_eq!(empty_line_at(b"\rX", 0, Side::Request, false), Eol::Content);
     }
 

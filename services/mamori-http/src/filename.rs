@@ -133,30 +133,12 @@ mod tests {
 
     #[test]
     fn disposition_forms() {
-        assert_eq!(
-            cd(r#"attachment; filename="eicar.txt""#).as_deref(),
-            Some("eicar.txt")
-        );
-        assert_eq!(
-            cd("attachment; filename=eicar.txt").as_deref(),
-            Some("eicar.txt")
-        );
-        assert_eq!(
-            cd(r#"attachment;FILENAME = "a;b.txt" ; x=y"#).as_deref(),
-            Some("a;b.txt")
-        );
-        assert_eq!(
-            cd(r#"attachment; filename="q\"x.txt""#).as_deref(),
-            Some("q\"x.txt")
-        );
-        assert_eq!(
-            cd("attachment; filename*=UTF-8''na%C3%AFve.txt").as_deref(),
-            Some("naïve.txt")
-        );
-        assert_eq!(
-            cd("attachment; filename*=UTF-8''x.bin; filename=\"y.bin\"").as_deref(),
-            Some("y.bin")
-        );
+        assert_eq!(cd(r#"attachment; filename="eicar.txt""#).as_deref(), Some("eicar.txt"));
+        assert_eq!(cd("attachment; filename=eicar.txt").as_deref(), Some("eicar.txt"));
+        assert_eq!(cd(r#"attachment;FILENAME = "a;b.txt" ; x=y"#).as_deref(), Some("a;b.txt"));
+        assert_eq!(cd(r#"attachment; filename="q\"x.txt""#).as_deref(), Some("q\"x.txt"));
+        assert_eq!(cd("attachment; filename*=UTF-8''na%C3%AFve.txt").as_deref(), Some("naïve.txt"));
+        assert_eq!(cd("attachment; filename*=UTF-8''x.bin; filename=\"y.bin\"").as_deref(), Some("y.bin"));
         assert_eq!(cd("inline"), None);
         assert_eq!(cd(r#"attachment; filename="""#), None);
     }

@@ -59,10 +59,7 @@ pub(crate) fn content_length(headers: &[Header]) -> ContentLength {
     }
     match (agree, first_strict) {
         (true, Some(n)) => ContentLength::Valid(n),
-        _ => ContentLength::Ambiguous {
-            lenient: parse_cl_lenient(first),
-            duplicate,
-        },
+        _ => ContentLength::Ambiguous { lenient: parse_cl_lenient(first), duplicate },
     }
 }
 
@@ -120,11 +117,7 @@ pub(crate) fn content_codings(headers: &[Header]) -> (Vec<Coding>, bool) {
         for token in v.split(|&c| c == b',') {
             // Browsers shrug off junk around the token (NUL, VT, FF, NBSP:
             // http-evader "deflate\0", "\xa0deflate").
-            let token: Vec<u8> = token
-                .iter()
-                .filter(|&&c| c != 0)
-                .map(u8::to_ascii_lowercase)
-                .collect();
+            let token: Vec<u8> = token.iter().filter(|&&c| c != 0).map(u8::to_ascii_lowercase).collect();
             let start = token.iter().position(|c| c.is_ascii_alphanumeric());
             let end = token.iter().rposition(|c| c.is_ascii_alphanumeric());
             let word = match (start, end) {
@@ -148,85 +141,46 @@ mod tests {
     use super::*;
 
     fn hs(pairs: &[(&str, &[u8])]) -> Vec<Header> {
-        pairs
-            .iter()
-            .map(|(n, v)| Header {
-                name: n.as_bytes().to_vec(),
-                value: v.to_vec(),
-            })
-            .collect()
+        pairs.iter().map(|(n, v)| Header { name: n.as_bytes().to_vec(), value: v.to_vec() }).collect()
     }
 
     #[test]
     fn content_length_cases() {
         assert_eq!(content_length(&hs(&[])), ContentLength::Absent);
+        assert_eq!(content_length(&hs(&[("Content-Length", b"68")])), ContentLength::Valid(68));
         assert_eq!(
-            content_length(&hs(&[("Content-Length", b"68")])),
-            ContentLength::Valid(68)
-        );
-        assert_eq!(
-            content_length(&hs(&[
-                ("Content-Length", b"68"),
-                ("content-length", b" 68 ")
-            ])),
+            content_length(&hs(&[("Content-Length", b"68"), ("content-length", b" 68 ")])),
             ContentLength::Valid(68)
         );
         assert_eq!(
             content_length(&hs(&[("Content-Length", b"68"), ("Content-Length", b"34")])),
-            ContentLength::Ambiguous {
-                lenient: Some(68),
-                duplicate: true
-            }
+            ContentLength::Ambiguous { lenient: Some(68), duplicate: true }
         );
         assert_eq!(
             content_length(&hs(&[("Content-Length", b"34 68")])),
-            ContentLength::Ambiguous {
-                lenient: Some(34),
-                duplicate: false
-            }
+            ContentLength::Ambiguous { lenient: Some(34), duplicate: false }
         );
         assert_eq!(
             content_length(&hs(&[("Content-Length", b",68")])),
-            ContentLength::Ambiguous {
-                lenient: Some(68),
-                duplicate: false
-            }
+            ContentLength::Ambiguous { lenient: Some(68), duplicate: false }
         );
         assert_eq!(
             content_length(&hs(&[("Content-Length", b"99999999999999999999999")])),
-            ContentLength::Ambiguous {
-                lenient: None,
-                duplicate: false
-            }
+            ContentLength::Ambiguous { lenient: None, duplicate: false }
         );
     }
 
     #[test]
     fn chunked_detection_is_substring_based() {
         let te = |v: &[u8]| transfer_encoding(&hs(&[("Transfer-Encoding", v)]));
-        assert_eq!(
-            te(b"chunked"),
-            TransferEncoding::Chunked { abnormal: false }
-        );
-        assert_eq!(
-            te(b",chunked"),
-            TransferEncoding::Chunked { abnormal: true }
-        );
-        assert_eq!(
-            te(b"x chunked"),
-            TransferEncoding::Chunked { abnormal: true }
-        );
+        assert_eq!(te(b"chunked"), TransferEncoding::Chunked { abnormal: false });
+        assert_eq!(te(b",chunked"), TransferEncoding::Chunked { abnormal: true });
+        assert_eq!(te(b"x chunked"), TransferEncoding::Chunked { abnormal: true });
         assert_eq!(te(b"gzip"), TransferEncoding::Other);
         assert_eq!(te(b"=?UTF-8?B?Y2h1bmtlZAo=?="), TransferEncoding::Other);
         assert_eq!(transfer_encoding(&hs(&[])), TransferEncoding::Absent);
-        let many = hs(&[
-            ("Transfer-Encoding", b"lalala"),
-            ("Transfer-Encoding", b"chunked"),
-        ]);
-        assert_eq!(
-            transfer_encoding(&many),
-            TransferEncoding::Chunked { abnormal: true }
-        );
+        let many = hs(&[("Transfer-Encoding", b"lalala"), ("Transfer-Encoding", b"chunked")]);
+        assert_eq!(transfer_encoding(&many), TransferEncoding::Chunked { abnormal: true });
     }
 
     #[test]
@@ -234,17 +188,11 @@ mod tests {
         let ce = |v: &[u8]| content_codings(&hs(&[("Content-Encoding", v)]));
         assert_eq!(ce(b"gzip"), (vec![Coding::Gzip], false));
         assert_eq!(ce(b"deflate,"), (vec![Coding::Deflate], false));
-        assert_eq!(
-            ce(b"deflate , deflate"),
-            (vec![Coding::Deflate, Coding::Deflate], false)
-        );
+        assert_eq!(ce(b"deflate , deflate"), (vec![Coding::Deflate, Coding::Deflate], false));
         assert_eq!(ce(b"deflate\0"), (vec![Coding::Deflate], false));
         assert_eq!(ce(b"\xa0deflate"), (vec![Coding::Deflate], false));
         assert_eq!(ce(b"deflate\x0b"), (vec![Coding::Deflate], false));
-        assert_eq!(
-            ce(b"X-GZIP, br"),
-            (vec![Coding::Gzip, Coding::Brotli], false)
-        );
+        assert_eq!(ce(b"X-GZIP, br"), (vec![Coding::Gzip, Coding::Brotli], false));
         assert_eq!(ce(b"identity"), (vec![], false));
         assert_eq!(ce(b"compress"), (vec![], true));
     }

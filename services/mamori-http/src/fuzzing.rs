@@ -26,13 +26,7 @@ struct Driver {
 
 impl Driver {
     fn ctx(&mut self) -> (&mut HttpParser, ParseCtx<'_, HttpEvent>) {
-        (
-            &mut self.parser,
-            ParseCtx {
-                events: &mut self.events,
-                files: &mut self.files,
-            },
-        )
+        (&mut self.parser, ParseCtx { events: &mut self.events, files: &mut self.files })
     }
 
     fn data(&mut self, dir: Direction, d: &[u8]) {
@@ -72,19 +66,13 @@ impl Driver {
             if let HttpEvent::ResponseComplete { tx_id } = e {
                 // Reported complete: still readable until the next call.
                 let tx = self.parser.tx(*tx_id);
-                assert!(
-                    tx.is_some_and(|t| t.is_complete()),
-                    "completed tx {tx_id} must be readable"
-                );
+                assert!(tx.is_some_and(|t| t.is_complete()), "completed tx {tx_id} must be readable");
                 if let Some(t) = tx {
                     let _ = t.eve();
                 }
             }
         }
-        assert!(
-            self.parser.transactions().count() <= 4 * 1024,
-            "transactions unbounded"
-        );
+        assert!(self.parser.transactions().count() <= 4 * 1024, "transactions unbounded");
         self.events.clear();
     }
 }
@@ -104,17 +92,9 @@ pub fn run(data: &[u8]) {
     };
     let _ = probe(Direction::ToServer, rest);
     let _ = probe(Direction::ToClient, rest);
-    let cfg = if mode & 0x80 != 0 {
-        small_config()
-    } else {
-        HttpConfig::default()
-    };
-    let mut d = Driver {
-        parser: HttpParser::new(cfg),
-        files: MemorySink::default(),
-        events: Vec::new(),
-        stopped: false,
-    };
+    let cfg = if mode & 0x80 != 0 { small_config() } else { HttpConfig::default() };
+    let mut d =
+        Driver { parser: HttpParser::new(cfg), files: MemorySink::default(), events: Vec::new(), stopped: false };
     if mode & 0x40 == 0 {
         let Some((&cut, body)) = rest.split_first() else {
             return;
@@ -132,11 +112,7 @@ pub fn run(data: &[u8]) {
         let mut i = 0;
         while let Some(&op) = rest.get(i) {
             i += 1;
-            let dir = if op & 1 == 0 {
-                Direction::ToServer
-            } else {
-                Direction::ToClient
-            };
+            let dir = if op & 1 == 0 { Direction::ToServer } else { Direction::ToClient };
             match (op >> 1) & 0x07 {
                 5 => d.gap(dir, u64::from(op >> 4) + 1),
                 6 => d.close(dir),
@@ -156,8 +132,5 @@ pub fn run(data: &[u8]) {
     }
     d.close(Direction::ToServer);
     d.close(Direction::ToClient);
-    assert!(
-        d.files.files.iter().all(|f| f.end.is_some()),
-        "every opened file is closed once both directions closed"
-    );
+    assert!(d.files.files.iter().all(|f| f.end.is_some()), "every opened file is closed once both directions closed");
 }

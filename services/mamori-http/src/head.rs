@@ -56,8 +56,7 @@ enum AfterWs {
 }
 
 fn is_ws_only(line: &[u8]) -> bool {
-    line.iter()
-        .all(|&c| matches!(c, b' ' | b'\t' | 0 | 0x0b | 0x0c | CR))
+    line.iter().all(|&c| matches!(c, b' ' | b'\t' | 0 | 0x0b | 0x0c | CR))
 }
 
 /// Fold lines start with these. NUL counts on responses, as in libhtp
@@ -92,11 +91,7 @@ impl HeadScanner {
                 }
             }
             let Some(&first) = buf.get(self.pos) else {
-                return if fin {
-                    Scan::End(self.pos)
-                } else {
-                    Scan::NeedMore
-                };
+                return if fin { Scan::End(self.pos) } else { Scan::NeedMore };
             };
             if first == CR || first == LF {
                 match empty_line_at(buf, self.pos, self.side, fin) {
@@ -111,9 +106,7 @@ impl HeadScanner {
                     return Scan::NeedMore;
                 }
                 Cut::Line { content_end, next } => {
-                    if crate::eol::is_deformed(buf, content_end, next - content_end)
-                        && next > content_end
-                    {
+                    if crate::eol::is_deformed(buf, content_end, next - content_end) && next > content_end {
                         self.deformed = true;
                     }
                     let line = buf.get(self.pos..content_end).unwrap_or(&[]);
@@ -139,11 +132,7 @@ impl HeadScanner {
     fn after_ws(&self, buf: &[u8], fin: bool) -> AfterWs {
         let rest = buf.get(self.pos..).unwrap_or(&[]);
         let Some(&first) = rest.first() else {
-            return if fin {
-                AfterWs::EndHere
-            } else {
-                AfterWs::NeedMore
-            };
+            return if fin { AfterWs::EndHere } else { AfterWs::NeedMore };
         };
         if first == CR || first == LF {
             match empty_line_at(buf, self.pos, self.side, fin) {
@@ -152,23 +141,10 @@ impl HeadScanner {
                 Eol::Content => {}
             }
         }
-        let mut i = rest
-            .iter()
-            .take_while(|&&c| c == b' ' || c == b'\t')
-            .count();
-        let tokens = rest
-            .get(i..)
-            .unwrap_or(&[])
-            .iter()
-            .take_while(|&&c| is_tchar(c))
-            .count();
+        let mut i = rest.iter().take_while(|&&c| c == b' ' || c == b'\t').count();
+        let tokens = rest.get(i..).unwrap_or(&[]).iter().take_while(|&&c| is_tchar(c)).count();
         i += tokens;
-        i += rest
-            .get(i..)
-            .unwrap_or(&[])
-            .iter()
-            .take_while(|&&c| c == b' ' || c == b'\t')
-            .count();
+        i += rest.get(i..).unwrap_or(&[]).iter().take_while(|&&c| c == b' ' || c == b'\t').count();
         match rest.get(i) {
             None if !fin => AfterWs::NeedMore,
             Some(b':') if tokens > 0 => AfterWs::Continue,
@@ -234,17 +210,11 @@ impl HeadScanner {
                     if name.is_empty() || !name.iter().all(|&c| is_tchar(c)) {
                         anomalies.push(invalid);
                     }
-                    Header {
-                        name: name.to_vec(),
-                        value: trim(line.get(colon + 1..).unwrap_or(&[])).to_vec(),
-                    }
+                    Header { name: name.to_vec(), value: trim(line.get(colon + 1..).unwrap_or(&[])).to_vec() }
                 }
                 None => {
                     anomalies.push(missing_colon);
-                    Header {
-                        name: Vec::new(),
-                        value: trim(line).to_vec(),
-                    }
+                    Header { name: Vec::new(), value: trim(line).to_vec() }
                 }
             })
             .collect()
@@ -283,21 +253,13 @@ mod tests {
         let fields = whole
             .fields(buf, &mut an)
             .into_iter()
-            .map(|h| {
-                (
-                    String::from_utf8_lossy(&h.name).into_owned(),
-                    String::from_utf8_lossy(&h.value).into_owned(),
-                )
-            })
+            .map(|h| (String::from_utf8_lossy(&h.name).into_owned(), String::from_utf8_lossy(&h.value).into_owned()))
             .collect();
         (end, fields)
     }
 
     fn f(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect()
+        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
     }
 
     #[test]
@@ -312,26 +274,14 @@ mod tests {
     fn folded_values_and_names_are_joined() {
         let buf = b"Transfer-Encoding: x \r\n chunked\r\nTransfer-Encoding\r\n :chunked\r\n\r\n";
         let (_, fields) = scan_all(Side::Response, buf);
-        assert_eq!(
-            fields,
-            f(&[
-                ("Transfer-Encoding", "x chunked"),
-                ("Transfer-Encoding", "chunked")
-            ])
-        );
+        assert_eq!(fields, f(&[("Transfer-Encoding", "x chunked"), ("Transfer-Encoding", "chunked")]));
     }
 
     #[test]
     fn lone_cr_fold_and_nul_fold_on_responses() {
         let buf = b"Content-Encoding:\r deflate\r\nContent-Encoding:\n\0gzip\r\n\r\n";
         let (_, fields) = scan_all(Side::Response, buf);
-        assert_eq!(
-            fields,
-            f(&[
-                ("Content-Encoding", "deflate"),
-                ("Content-Encoding", "gzip")
-            ])
-        );
+        assert_eq!(fields, f(&[("Content-Encoding", "deflate"), ("Content-Encoding", "gzip")]));
     }
 
     #[test]
@@ -340,10 +290,7 @@ mod tests {
         let buf = b"Connection: close\r\n\r\r\nTransfer-Encoding: chunked\r\n\r\n4";
         let (end, fields) = scan_all(Side::Response, buf);
         assert_eq!(&buf[end..], b"4");
-        assert_eq!(
-            fields,
-            f(&[("Connection", "close"), ("Transfer-Encoding", "chunked")])
-        );
+        assert_eq!(fields, f(&[("Connection", "close"), ("Transfer-Encoding", "chunked")]));
     }
 
     #[test]
@@ -447,13 +394,7 @@ mod tests {
                             httparse::Status::Complete(n) => n,
                             httparse::Status::Partial => panic!("partial"),
                         };
-                        (
-                            n,
-                            req.headers
-                                .iter()
-                                .map(|h| (h.name.as_bytes().to_vec(), h.value.to_vec()))
-                                .collect(),
-                        )
+                        (n, req.headers.iter().map(|h| (h.name.as_bytes().to_vec(), h.value.to_vec())).collect())
                     }
                     Side::Response => {
                         let mut res = httparse::Response::new(&mut slots);
@@ -462,23 +403,13 @@ mod tests {
                             httparse::Status::Complete(n) => n,
                             httparse::Status::Partial => panic!("partial"),
                         };
-                        (
-                            n,
-                            res.headers
-                                .iter()
-                                .map(|h| (h.name.as_bytes().to_vec(), h.value.to_vec()))
-                                .collect(),
-                        )
+                        (n, res.headers.iter().map(|h| (h.name.as_bytes().to_vec(), h.value.to_vec())).collect())
                     }
                 };
                 let mut sc = HeadScanner::new(side, start, 100);
                 assert_eq!(sc.scan(&full, false), Scan::End(n), "{side:?} {h:?}");
                 let mut an = Anomalies::default();
-                let ours: Vec<Pair> = sc
-                    .fields(&full, &mut an)
-                    .into_iter()
-                    .map(|h| (h.name, h.value))
-                    .collect();
+                let ours: Vec<Pair> = sc.fields(&full, &mut an).into_iter().map(|h| (h.name, h.value)).collect();
                 assert_eq!(ours, theirs, "{side:?} {h:?}");
             }
         }

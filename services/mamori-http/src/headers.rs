@@ -38,20 +38,7 @@ pub(crate) fn is_tchar(c: u8) -> bool {
     c.is_ascii_alphanumeric()
         || matches!(
             c,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
+            b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
         )
 }
 
@@ -98,9 +85,7 @@ pub(crate) trait HeaderLookup {
 
 impl HeaderLookup for [Header] {
     fn header_values<'a>(&'a self, key: &'static str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.iter()
-            .filter(move |h| name_is(&h.name, key))
-            .map(|h| h.value.as_slice())
+        self.iter().filter(move |h| name_is(&h.name, key)).map(|h| h.value.as_slice())
     }
 }
 
@@ -111,11 +96,7 @@ pub(crate) fn contains_nocase_nozero(hay: &[u8], needle: &str) -> bool {
     if needle.is_empty() {
         return true;
     }
-    let hay: Vec<u8> = hay
-        .iter()
-        .filter(|&&c| c != 0)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
+    let hay: Vec<u8> = hay.iter().filter(|&&c| c != 0).map(|c| c.to_ascii_lowercase()).collect();
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
@@ -124,10 +105,7 @@ mod tests {
     use super::*;
 
     fn h(name: &str, value: &str) -> Header {
-        Header {
-            name: name.as_bytes().to_vec(),
-            value: value.as_bytes().to_vec(),
-        }
+        Header { name: name.as_bytes().to_vec(), value: value.as_bytes().to_vec() }
     }
 
     #[test]

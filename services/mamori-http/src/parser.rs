@@ -12,15 +12,11 @@ use crate::decompress::{DecoderChain, Limits};
 use crate::eol::{cut_line, Cut, Side};
 use crate::event::HttpEvent;
 use crate::filename::file_name;
-use crate::framing::{
-    content_codings, content_length, transfer_encoding, ContentLength, TransferEncoding,
-};
+use crate::framing::{content_codings, content_length, transfer_encoding, ContentLength, TransferEncoding};
 use crate::head::{HeadScanner, Scan};
 use crate::headers::{trim, Header, HeaderLookup};
 use crate::resync::Resync;
-use crate::startline::{
-    looks_like_status_line, parse_request_line, parse_status_line, HttpVersion,
-};
+use crate::startline::{looks_like_status_line, parse_request_line, parse_status_line, HttpVersion};
 use crate::tx::{HttpTx, Progress};
 use crate::uri;
 
@@ -39,19 +35,10 @@ type Ctx<'a> = ParseCtx<'a, HttpEvent>;
 #[derive(Debug)]
 enum Phase {
     /// Looking for the start line. `pos`: start of the candidate line.
-    StartLine {
-        pos: usize,
-        resume: usize,
-        junk: usize,
-    },
+    StartLine { pos: usize, resume: usize, junk: usize },
     /// Collecting header lines for `tx_id`; the start line began at
     /// `line_start`, the header block at `start`.
-    Headers {
-        tx_id: u64,
-        line_start: usize,
-        start: usize,
-        scanner: HeadScanner,
-    },
+    Headers { tx_id: u64, line_start: usize, start: usize, scanner: HeadScanner },
 }
 
 #[derive(Debug, Default)]
@@ -90,10 +77,7 @@ struct Step {
 
 impl Step {
     fn consumed(n: usize) -> Step {
-        Step {
-            consumed: n,
-            spill: None,
-        }
+        Step { consumed: n, spill: None }
     }
 }
 
@@ -161,13 +145,7 @@ fn mime_type(v: &[u8]) -> Vec<u8> {
 
 impl HttpParser {
     pub fn new(cfg: HttpConfig) -> Self {
-        HttpParser {
-            cfg,
-            txs: VecDeque::new(),
-            next_tx_id: 0,
-            dirs: [Dir::default(), Dir::default()],
-            stopped: false,
-        }
+        HttpParser { cfg, txs: VecDeque::new(), next_tx_id: 0, dirs: [Dir::default(), Dir::default()], stopped: false }
     }
 
     /// A live transaction by its id.
@@ -200,19 +178,13 @@ impl HttpParser {
         }
         let id = self.next_tx_id;
         self.next_tx_id = self.next_tx_id.saturating_add(1);
-        self.txs.push_back(HttpTx {
-            tx_id: id,
-            ..HttpTx::default()
-        });
+        self.txs.push_back(HttpTx { tx_id: id, ..HttpTx::default() });
         Some(id)
     }
 
     /// The oldest transaction still waiting for its response.
     fn pending_response_tx(&self) -> Option<u64> {
-        self.txs
-            .iter()
-            .find(|t| t.response.progress == Progress::NotStarted && !t.done)
-            .map(|t| t.tx_id)
+        self.txs.iter().find(|t| t.response.progress == Progress::NotStarted && !t.done).map(|t| t.tx_id)
     }
 
     fn complete_request(&mut self, tx_id: u64, truncated: bool, ctx: &mut Ctx<'_>) {
@@ -239,10 +211,7 @@ impl HttpParser {
 
     fn maybe_done(&mut self, tx_id: u64, ctx: &mut Ctx<'_>) {
         let Some(tx) = self.tx_mut(tx_id) else { return };
-        if !tx.done
-            && tx.request.progress == Progress::Complete
-            && tx.response.progress == Progress::Complete
-        {
+        if !tx.done && tx.request.progress == Progress::Complete && tx.response.progress == Progress::Complete {
             tx.done = true;
             ctx.events.push(HttpEvent::ResponseComplete { tx_id });
         }
@@ -263,12 +232,7 @@ impl HttpParser {
             }
             self.dirs[d].buf = Vec::new();
         }
-        let ids: Vec<u64> = self
-            .txs
-            .iter()
-            .filter(|t| !t.done)
-            .map(|t| t.tx_id)
-            .collect();
+        let ids: Vec<u64> = self.txs.iter().filter(|t| !t.done).map(|t| t.tx_id).collect();
         for id in ids {
             self.complete_request(id, true, ctx);
             self.complete_response(id, true, ctx);
@@ -338,11 +302,7 @@ impl HttpParser {
                 let skip = input.iter().take_while(|&&c| c == CR || c == LF).count();
                 self.dirs[d].state = if skip < input.len() {
                     self.dirs[d].buf.clear();
-                    State::Head(Phase::StartLine {
-                        pos: 0,
-                        resume: 0,
-                        junk: 0,
-                    })
+                    State::Head(Phase::StartLine { pos: 0, resume: 0, junk: 0 })
                 } else {
                     State::Idle
                 };
@@ -366,10 +326,7 @@ impl HttpParser {
                 match out.found {
                     Some(spill) => {
                         self.dirs[d].state = State::Idle;
-                        Step {
-                            consumed: out.consumed,
-                            spill: Some(spill),
-                        }
+                        Step { consumed: out.consumed, spill: Some(spill) }
                     }
                     None => {
                         self.dirs[d].state = State::Resync(r);
@@ -410,20 +367,11 @@ impl HttpParser {
 
     // ------------------------------------------------------------------ heads
 
-    fn head(
-        &mut self,
-        d: usize,
-        mut phase: Phase,
-        input: &[u8],
-        fin: bool,
-        ctx: &mut Ctx<'_>,
-    ) -> Step {
+    fn head(&mut self, d: usize, mut phase: Phase, input: &[u8], fin: bool, ctx: &mut Ctx<'_>) -> Step {
         let limit = self.cfg.max_head_bytes;
         let room = limit.saturating_sub(self.dirs[d].buf.len());
         let take = room.min(input.len());
-        self.dirs[d]
-            .buf
-            .extend_from_slice(input.get(..take).unwrap_or(&[]));
+        self.dirs[d].buf.extend_from_slice(input.get(..take).unwrap_or(&[]));
         let full = take < input.len() || self.dirs[d].buf.len() >= limit;
         loop {
             match phase {
@@ -434,8 +382,7 @@ impl HttpParser {
                             if full {
                                 return self.head_overflow_start(d, pos, take, ctx);
                             }
-                            self.dirs[d].state =
-                                State::Head(Phase::StartLine { pos, resume, junk });
+                            self.dirs[d].state = State::Head(Phase::StartLine { pos, resume, junk });
                             return Step::consumed(take);
                         }
                         Cut::Line { content_end, next } => {
@@ -458,36 +405,21 @@ impl HttpParser {
                                     return Step::consumed(take);
                                 }
                                 LineOutcome::Done { spill_from, state } => {
-                                    let spill = self.dirs[d]
-                                        .buf
-                                        .split_off(spill_from.min(self.dirs[d].buf.len()));
+                                    let spill = self.dirs[d].buf.split_off(spill_from.min(self.dirs[d].buf.len()));
                                     self.dirs[d].buf.clear();
                                     self.dirs[d].state = state;
-                                    return Step {
-                                        consumed: take,
-                                        spill: Some(spill),
-                                    };
+                                    return Step { consumed: take, spill: Some(spill) };
                                 }
                                 LineOutcome::Stopped => return Step::consumed(input.len()),
                             }
                         }
                     }
                 }
-                Phase::Headers {
-                    tx_id,
-                    line_start,
-                    start,
-                    mut scanner,
-                } => {
+                Phase::Headers { tx_id, line_start, start, mut scanner } => {
                     let scan = scanner.scan(&self.dirs[d].buf, fin);
                     match scan {
                         Scan::NeedMore if !full => {
-                            self.dirs[d].state = State::Head(Phase::Headers {
-                                tx_id,
-                                line_start,
-                                start,
-                                scanner,
-                            });
+                            self.dirs[d].state = State::Head(Phase::Headers { tx_id, line_start, start, scanner });
                             return Step::consumed(take);
                         }
                         Scan::NeedMore | Scan::TooManyLines => {
@@ -505,22 +437,14 @@ impl HttpParser {
                         Scan::End(end) => {
                             let end = end.min(self.dirs[d].buf.len());
                             let buf = std::mem::take(&mut self.dirs[d].buf);
-                            let head = HeadBytes {
-                                buf: &buf,
-                                line_start,
-                                start,
-                                end,
-                            };
+                            let head = HeadBytes { buf: &buf, line_start, start, end };
                             if d == REQ {
                                 self.request_head(tx_id, head, &scanner, fin, ctx);
                             } else {
                                 self.response_head(tx_id, head, &scanner, fin, ctx);
                             }
                             let spill = buf.get(end..).unwrap_or(&[]).to_vec();
-                            return Step {
-                                consumed: take,
-                                spill: Some(spill),
-                            };
+                            return Step { consumed: take, spill: Some(spill) };
                         }
                     }
                 }
@@ -529,13 +453,7 @@ impl HttpParser {
     }
 
     /// The start-line buffer filled up without a line break.
-    fn head_overflow_start(
-        &mut self,
-        d: usize,
-        pos: usize,
-        take: usize,
-        ctx: &mut Ctx<'_>,
-    ) -> Step {
+    fn head_overflow_start(&mut self, d: usize, pos: usize, take: usize, ctx: &mut Ctx<'_>) -> Step {
         let line = self.dirs[d].buf.get(pos..).unwrap_or(&[]);
         if d == RES && !looks_like_status_line(line) {
             if let Some(tx_id) = self.pending_response_tx() {
@@ -543,40 +461,20 @@ impl HttpParser {
                 let spill = self.dirs[d].buf.split_off(pos.min(self.dirs[d].buf.len()));
                 self.dirs[d].buf.clear();
                 self.start_http09(tx_id, ctx);
-                return Step {
-                    consumed: take,
-                    spill: Some(spill),
-                };
+                return Step { consumed: take, spill: Some(spill) };
             }
         }
-        emit(
-            ctx,
-            if d == REQ {
-                HttpAnomaly::RequestFieldTooLong
-            } else {
-                HttpAnomaly::ResponseFieldTooLong
-            },
-        );
+        emit(ctx, if d == REQ { HttpAnomaly::RequestFieldTooLong } else { HttpAnomaly::ResponseFieldTooLong });
         self.resync(d);
         Step::consumed(take)
     }
 
-    fn request_line(
-        &mut self,
-        pos: usize,
-        content_end: usize,
-        next: usize,
-        ctx: &mut Ctx<'_>,
-    ) -> LineOutcome {
+    fn request_line(&mut self, pos: usize, content_end: usize, next: usize, ctx: &mut Ctx<'_>) -> LineOutcome {
         let buf = &self.dirs[REQ].buf;
         let line = buf.get(pos..content_end).unwrap_or(&[]).to_vec();
         if trim(&line).is_empty() {
             // Blank line between requests.
-            return LineOutcome::Next(Phase::StartLine {
-                pos: next,
-                resume: next,
-                junk: 0,
-            });
+            return LineOutcome::Next(Phase::StartLine { pos: next, resume: next, junk: 0 });
         }
         let mut an = Anomalies::default();
         let rl = parse_request_line(&line, &mut an);
@@ -604,10 +502,7 @@ impl HttpParser {
         if http09 {
             ctx.events.push(HttpEvent::RequestHeaders { tx_id });
             self.complete_request(tx_id, false, ctx);
-            return LineOutcome::Done {
-                spill_from: next,
-                state: State::Idle,
-            };
+            return LineOutcome::Done { spill_from: next, state: State::Idle };
         }
         LineOutcome::Next(Phase::Headers {
             tx_id,
@@ -628,15 +523,8 @@ impl HttpParser {
     ) -> LineOutcome {
         let buf = &self.dirs[RES].buf;
         let line = buf.get(pos..content_end).unwrap_or(&[]);
-        if line
-            .iter()
-            .all(|&c| matches!(c, b' ' | b'\t' | 0 | 0x0b | 0x0c | CR))
-        {
-            return LineOutcome::Next(Phase::StartLine {
-                pos: next,
-                resume: next,
-                junk,
-            });
+        if line.iter().all(|&c| matches!(c, b' ' | b'\t' | 0 | 0x0b | 0x0c | CR)) {
+            return LineOutcome::Next(Phase::StartLine { pos: next, resume: next, junk });
         }
         if looks_like_status_line(line) {
             let line = line.to_vec();
@@ -679,34 +567,20 @@ impl HttpParser {
         // the response has no head and this is its body.
         let Some(pending) = self.pending_response_tx() else {
             emit(ctx, HttpAnomaly::UnableToMatchResponseToRequest);
-            return LineOutcome::Done {
-                spill_from: next,
-                state: State::Resync(Resync::new(Side::Response)),
-            };
+            return LineOutcome::Done { spill_from: next, state: State::Resync(Resync::new(Side::Response)) };
         };
         let next_byte = buf.get(next).copied();
         if next_byte.is_none() && !fin {
-            return LineOutcome::Wait(Phase::StartLine {
-                pos,
-                resume: content_end,
-                junk,
-            });
+            return LineOutcome::Wait(Phase::StartLine { pos, resume: content_end, junk });
         }
         let skip = next_byte.is_some_and(|c| c == b'H' || c == b'h') || trim(line).len() <= 2;
         if skip && junk < MAX_JUNK_LINES {
             emit(ctx, HttpAnomaly::ResponseLineJunk);
-            return LineOutcome::Next(Phase::StartLine {
-                pos: next,
-                resume: next,
-                junk: junk + 1,
-            });
+            return LineOutcome::Next(Phase::StartLine { pos: next, resume: next, junk: junk + 1 });
         }
         self.start_http09(pending, ctx);
         let state = std::mem::take(&mut self.dirs[RES].state);
-        LineOutcome::Done {
-            spill_from: pos,
-            state,
-        }
+        LineOutcome::Done { spill_from: pos, state }
     }
 
     /// Treats what follows as the body of `tx_id`'s response, which has no
@@ -728,11 +602,7 @@ impl HttpParser {
             None => FileMeta::default(),
         };
         ctx.events.push(HttpEvent::ResponseHeaders { tx_id });
-        let body = Body::new(
-            Framing::UntilClose,
-            BodySink::new(Direction::ToClient, meta, None),
-            false,
-        );
+        let body = Body::new(Framing::UntilClose, BodySink::new(Direction::ToClient, meta, None), false);
         self.dirs[RES].state = State::Body { tx_id, body };
     }
 
@@ -751,14 +621,7 @@ impl HttpParser {
         complete
     }
 
-    fn request_head(
-        &mut self,
-        tx_id: u64,
-        head: HeadBytes<'_>,
-        scanner: &HeadScanner,
-        fin: bool,
-        ctx: &mut Ctx<'_>,
-    ) {
+    fn request_head(&mut self, tx_id: u64, head: HeadBytes<'_>, scanner: &HeadScanner, fin: bool, ctx: &mut Ctx<'_>) {
         let mut an = Anomalies::default();
         let fields = scanner.fields(head.buf, &mut an);
         if scanner.saw_deformed_eol() {
@@ -830,27 +693,15 @@ impl HttpParser {
             declared_size: r.content_length,
             content_type: r.content_type.as_deref().map(mime_type),
         };
-        let decoder = if self.cfg.decompress_requests {
-            self.decoder_for(&fields, &mut an)
-        } else {
-            None
-        };
+        let decoder = if self.cfg.decompress_requests { self.decoder_for(&fields, &mut an) } else { None };
         let Some(tx) = self.tx_mut(tx_id) else { return };
         tx.request.headers = fields;
-        tx.request.progress = if framing.is_some() {
-            Progress::Body
-        } else {
-            Progress::Headers
-        };
+        tx.request.progress = if framing.is_some() { Progress::Body } else { Progress::Headers };
         flush_anomalies(ctx, &mut an);
         ctx.events.push(HttpEvent::RequestHeaders { tx_id });
         match framing {
             Some(framing) => {
-                let body = Body::new(
-                    framing,
-                    BodySink::new(Direction::ToServer, meta, decoder),
-                    true,
-                );
+                let body = Body::new(framing, BodySink::new(Direction::ToServer, meta, decoder), true);
                 self.dirs[REQ].state = State::Body { tx_id, body };
             }
             None => {
@@ -887,14 +738,7 @@ impl HttpParser {
         ))
     }
 
-    fn response_head(
-        &mut self,
-        tx_id: u64,
-        head: HeadBytes<'_>,
-        scanner: &HeadScanner,
-        fin: bool,
-        ctx: &mut Ctx<'_>,
-    ) {
+    fn response_head(&mut self, tx_id: u64, head: HeadBytes<'_>, scanner: &HeadScanner, fin: bool, ctx: &mut Ctx<'_>) {
         let mut an = Anomalies::default();
         let fields = scanner.fields(head.buf, &mut an);
         if scanner.saw_deformed_eol() {
@@ -911,11 +755,8 @@ impl HttpParser {
         let code = tx.response.status_code;
         let is_head = tx.request.method.eq_ignore_ascii_case(b"HEAD");
         let is_connect = tx.request.method.eq_ignore_ascii_case(b"CONNECT");
-        let expects_continue = tx
-            .request
-            .headers
-            .header("expect")
-            .is_some_and(|v| trim(v).eq_ignore_ascii_case(b"100-continue"));
+        let expects_continue =
+            tx.request.headers.header("expect").is_some_and(|v| trim(v).eq_ignore_ascii_case(b"100-continue"));
         let upgrade = fields.header("upgrade").is_some();
         let no_framing = te == TransferEncoding::Absent && cl == ContentLength::Absent;
 
@@ -926,10 +767,7 @@ impl HttpParser {
                 if c == 100 && seen {
                     an.push(HttpAnomaly::ContinueAlreadySeen);
                 }
-                tx.response = crate::tx::HttpResponse {
-                    saw_100_continue: seen || c == 100,
-                    ..Default::default()
-                };
+                tx.response = crate::tx::HttpResponse { saw_100_continue: seen || c == 100, ..Default::default() };
                 flush_anomalies(ctx, &mut an);
                 self.dirs[RES].state = State::Idle;
                 return;
@@ -991,10 +829,7 @@ impl HttpParser {
             }
         };
         let meta = FileMeta {
-            name: file_name(
-                fields.header("content-disposition"),
-                &tx.request.uri_normalized,
-            ),
+            name: file_name(fields.header("content-disposition"), &tx.request.uri_normalized),
             tx_id,
             declared_size: match framing {
                 Some(Framing::Length { left }) => Some(left),
@@ -1002,18 +837,10 @@ impl HttpParser {
             },
             content_type: tx.response.content_type.as_deref().map(mime_type),
         };
-        let decoder = if framing.is_some() {
-            self.decoder_for(&fields, &mut an)
-        } else {
-            None
-        };
+        let decoder = if framing.is_some() { self.decoder_for(&fields, &mut an) } else { None };
         let Some(tx) = self.tx_mut(tx_id) else { return };
         tx.response.headers = fields;
-        tx.response.progress = if framing.is_some() {
-            Progress::Body
-        } else {
-            Progress::Headers
-        };
+        tx.response.progress = if framing.is_some() { Progress::Body } else { Progress::Headers };
         let req_waiting_body = expects_continue
             && code.is_some_and(|c| c >= 400)
             && matches!(&self.dirs[REQ].state, State::Body { tx_id: t, body } if *t == tx_id && body.sink.progress.wire_len == 0);
@@ -1026,11 +853,7 @@ impl HttpParser {
         }
         match framing {
             Some(framing) => {
-                let body = Body::new(
-                    framing,
-                    BodySink::new(Direction::ToClient, meta, decoder),
-                    false,
-                );
+                let body = Body::new(framing, BodySink::new(Direction::ToClient, meta, decoder), false);
                 self.dirs[RES].state = State::Body { tx_id, body };
             }
             None => {

@@ -19,34 +19,21 @@ impl Run {
     }
 
     fn with(cfg: HttpConfig) -> Run {
-        Run {
-            p: HttpParser::new(cfg),
-            files: MemorySink::default(),
-            events: Vec::new(),
-        }
+        Run { p: HttpParser::new(cfg), files: MemorySink::default(), events: Vec::new() }
     }
 
     fn send(&mut self, dir: Direction, data: &[u8]) -> Status {
-        let mut ctx = ParseCtx {
-            events: &mut self.events,
-            files: &mut self.files,
-        };
+        let mut ctx = ParseCtx { events: &mut self.events, files: &mut self.files };
         self.p.input(dir, data, &mut ctx)
     }
 
     fn gap(&mut self, dir: Direction, len: u64) -> Status {
-        let mut ctx = ParseCtx {
-            events: &mut self.events,
-            files: &mut self.files,
-        };
+        let mut ctx = ParseCtx { events: &mut self.events, files: &mut self.files };
         self.p.gap(dir, len, &mut ctx)
     }
 
     fn close(&mut self, dir: Direction) {
-        let mut ctx = ParseCtx {
-            events: &mut self.events,
-            files: &mut self.files,
-        };
+        let mut ctx = ParseCtx { events: &mut self.events, files: &mut self.files };
         self.p.close(dir, &mut ctx)
     }
 
@@ -61,11 +48,7 @@ impl Run {
     }
 
     fn non_anomaly_events(&self) -> Vec<HttpEvent> {
-        self.events
-            .iter()
-            .filter(|e| !matches!(e, HttpEvent::Anomaly(_)))
-            .cloned()
-            .collect()
+        self.events.iter().filter(|e| !matches!(e, HttpEvent::Anomaly(_))).cloned().collect()
     }
 
     fn file(&self, i: usize) -> (&[u8], &[u8], Option<FileEnd>) {
@@ -74,11 +57,10 @@ impl Run {
     }
 }
 
-use HttpEvent::{
-    RequestComplete as RqC, RequestHeaders as RqH, ResponseComplete as RsC, ResponseHeaders as RsH,
-};
+use HttpEvent::{RequestComplete as RqC, RequestHeaders as RqH, ResponseComplete as RsC, ResponseHeaders as RsH};
 
-const PIPELINED_REQ: &[u8] = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\nGET /c?x=1 HTTP/1.1\r\nHost: h\r\n\r\n";
+const PIPELINED_REQ: &[u8] =
+    b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\nGET /c?x=1 HTTP/1.1\r\nHost: h\r\n\r\n";
 const PIPELINED_RES: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nde\r\n1\r\nf\r\n0\r\n\r\nHTTP/1.0 200 OK\r\n\r\nghi";
 
 #[test]
@@ -135,12 +117,7 @@ fn results_do_not_depend_on_segmentation() {
         r.close(S);
         assert_eq!(r.events, whole.events, "step {step}");
         let a: Vec<_> = r.files.files.iter().map(|f| (&f.content, f.end)).collect();
-        let b: Vec<_> = whole
-            .files
-            .files
-            .iter()
-            .map(|f| (&f.content, f.end))
-            .collect();
+        let b: Vec<_> = whole.files.files.iter().map(|f| (&f.content, f.end)).collect();
         assert_eq!(a, b, "step {step}");
     }
 }
@@ -157,19 +134,12 @@ fn request_fields() {
     assert_eq!(q.method, b"POST");
     assert_eq!(q.uri_raw, b"http://Example.COM:8080/a/./b/../c%7e?q=1");
     assert_eq!(q.uri_normalized, b"/a/c~?q=1");
-    assert_eq!(
-        q.host.as_deref(),
-        Some(&b"example.com"[..]),
-        "absolute URI host wins"
-    );
+    assert_eq!(q.host.as_deref(), Some(&b"example.com"[..]), "absolute URI host wins");
     assert_eq!(q.port, Some(8080));
     assert_eq!(q.user_agent.as_deref(), Some(&b"ua/1"[..]));
     assert_eq!(q.cookie.as_deref(), Some(&b"a=1"[..]));
     assert_eq!(q.referer.as_deref(), Some(&b"http://r/"[..]));
-    assert_eq!(
-        q.content_type.as_deref(),
-        Some(&b"text/plain; charset=x"[..])
-    );
+    assert_eq!(q.content_type.as_deref(), Some(&b"text/plain; charset=x"[..]));
     assert_eq!(q.content_length, Some(4));
     assert_eq!(
         q.header_names,
@@ -181,26 +151,17 @@ fn request_fields() {
     assert_eq!(q.progress, Progress::Complete);
     assert_eq!(r.files.files[0].content, b"body");
     assert_eq!(r.files.files[0].dir, C);
-    assert_eq!(
-        r.files.files[0].meta.content_type.as_deref(),
-        Some(&b"text/plain"[..])
-    );
+    assert_eq!(r.files.files[0].meta.content_type.as_deref(), Some(&b"text/plain"[..]));
     let eve = tx.eve();
     assert_eq!(eve.xff.as_deref(), Some("1.2.3.4"));
-    assert_eq!(
-        eve.url.as_deref(),
-        Some("http://Example.COM:8080/a/./b/../c%7e?q=1")
-    );
+    assert_eq!(eve.url.as_deref(), Some("http://Example.COM:8080/a/./b/../c%7e?q=1"));
 }
 
 #[test]
 fn header_names_buffer_matches_suricata() {
     let mut r = Run::new();
     r.send(C, b"GET / HTTP/1.1\r\nHost: x\r\nAccept: a\r\naccept: b\r\nX-Y: z\r\n\r\nGET / HTTP/1.0\r\n\r\n");
-    assert_eq!(
-        r.p.tx(0).unwrap().request.header_names,
-        b"\r\nHost\r\nAccept\r\nX-Y\r\n\r\n"
-    );
+    assert_eq!(r.p.tx(0).unwrap().request.header_names, b"\r\nHost\r\nAccept\r\nX-Y\r\n\r\n");
     assert_eq!(r.p.tx(1).unwrap().request.header_names, b"");
 }
 
@@ -217,10 +178,7 @@ fn host_header_is_lowercased_without_port() {
 #[test]
 fn missing_host_and_ambiguous_host_are_reported() {
     let mut r = Run::new();
-    r.send(
-        C,
-        b"GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
-    );
+    r.send(C, b"GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
     assert!(r.anomalies().contains(&"MISSING_HOST_HEADER"));
     assert!(r.anomalies().contains(&"HOST_HEADER_AMBIGUOUS"));
 }
@@ -234,10 +192,7 @@ fn head_204_304_have_no_body() {
         b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nHTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
     );
     assert_eq!(r.files.files.len(), 1);
-    assert_eq!(
-        r.file(0),
-        (&b"/last"[..], &b"ok"[..], Some(FileEnd::Closed))
-    );
+    assert_eq!(r.file(0), (&b"/last"[..], &b"ok"[..], Some(FileEnd::Closed)));
     for id in 0..4 {
         assert!(r.events.contains(&RsC { tx_id: id }));
     }
@@ -246,10 +201,7 @@ fn head_204_304_have_no_body() {
 #[test]
 fn interim_100_continue_then_final_response() {
     let mut r = Run::new();
-    r.send(
-        C,
-        b"PUT /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n",
-    );
+    r.send(C, b"PUT /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
     r.send(S, b"HTTP/1.1 100 Continue\r\n\r\n");
     assert!(!r.events.iter().any(|e| matches!(e, RsH { .. })));
     r.send(C, b"abc");
@@ -264,14 +216,8 @@ fn interim_100_continue_then_final_response() {
 #[test]
 fn refused_expect_continue_finishes_request_without_body() {
     let mut r = Run::new();
-    r.send(
-        C,
-        b"POST /big HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1000000\r\n\r\n",
-    );
-    r.send(
-        S,
-        b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n",
-    );
+    r.send(C, b"POST /big HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1000000\r\n\r\n");
+    r.send(S, b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n");
     assert!(r.events.contains(&RqC { tx_id: 0 }));
     assert!(r.events.contains(&RsC { tx_id: 0 }));
     // The client moves on to its next request.
@@ -283,24 +229,15 @@ fn refused_expect_continue_finishes_request_without_body() {
 #[test]
 fn connect_and_upgrade_become_tunnels() {
     let mut r = Run::new();
-    r.send(
-        C,
-        b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
-    );
+    r.send(C, b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
     let st = r.send(S, b"HTTP/1.1 200 Connection established\r\n\r\n");
     assert_eq!(st, Status::Stop);
     assert!(r.events.contains(&RsC { tx_id: 0 }));
     assert_eq!(r.send(C, b"\x16\x03\x01"), Status::Stop);
 
     let mut r = Run::new();
-    r.send(
-        C,
-        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
-    );
-    let st = r.send(
-        S,
-        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello",
-    );
+    r.send(C, b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    let st = r.send(S, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello");
     assert_eq!(st, Status::Stop);
     assert!(r.files.files.is_empty());
 }
@@ -314,32 +251,22 @@ fn gzip_response_is_decoded_and_bomb_is_stopped_in_sync() {
     };
     let small = gz(b"hello gzip");
     let bomb = gz(&vec![0u8; 4 << 20]);
-    let cfg = HttpConfig {
-        decompress_max_output: 1 << 20,
-        ..HttpConfig::default()
-    };
+    let cfg = HttpConfig { decompress_max_output: 1 << 20, ..HttpConfig::default() };
     let mut r = Run::with(cfg);
-    r.send(C, b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
-    let mut res = format!(
-        "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
-        small.len()
-    )
-    .into_bytes();
+    r.send(
+        C,
+        b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    let mut res =
+        format!("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n", small.len()).into_bytes();
     res.extend_from_slice(&small);
     res.extend_from_slice(
-        format!(
-            "HTTP/1.1 200 OK\r\nContent-Encoding: x-gzip\r\nContent-Length: {}\r\n\r\n",
-            bomb.len()
-        )
-        .as_bytes(),
+        format!("HTTP/1.1 200 OK\r\nContent-Encoding: x-gzip\r\nContent-Length: {}\r\n\r\n", bomb.len()).as_bytes(),
     );
     res.extend_from_slice(&bomb);
     res.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nlast");
     r.send(S, &res);
-    assert_eq!(
-        r.file(0),
-        (&b"/1"[..], &b"hello gzip"[..], Some(FileEnd::Closed))
-    );
+    assert_eq!(r.file(0), (&b"/1"[..], &b"hello gzip"[..], Some(FileEnd::Closed)));
     assert_eq!(r.files.files[1].end, Some(FileEnd::Truncated));
     assert_eq!(r.files.files[1].content.len(), 1 << 20);
     assert!(r.anomalies().contains(&"COMPRESSION_BOMB"));
@@ -363,10 +290,7 @@ fn too_many_layers_are_reported() {
 fn chunked_request_body_becomes_a_file() {
     let mut r = Run::new();
     r.send(C, b"POST /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Disposition: attachment; filename=\"up.bin\"\r\n\r\n3;ext=1\r\nabc\r\n0\r\nTrailer: t\r\n\r\n");
-    assert_eq!(
-        r.file(0),
-        (&b"up.bin"[..], &b"abc"[..], Some(FileEnd::Closed))
-    );
+    assert_eq!(r.file(0), (&b"up.bin"[..], &b"abc"[..], Some(FileEnd::Closed)));
     assert!(r.anomalies().contains(&"REQUEST_CHUNK_EXTENSION"));
     assert!(r.events.contains(&RqC { tx_id: 0 }));
 }
@@ -374,46 +298,31 @@ fn chunked_request_body_becomes_a_file() {
 #[test]
 fn gap_in_response_body_truncates_file_and_keeps_sync() {
     let mut r = Run::new();
-    r.send(
-        C,
-        b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n",
-    );
+    r.send(C, b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
     r.send(S, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123");
     r.gap(S, 3);
     r.send(S, b"789HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-    assert_eq!(
-        r.file(0),
-        (&b"/a"[..], &b"0123"[..], Some(FileEnd::Truncated))
-    );
+    assert_eq!(r.file(0), (&b"/a"[..], &b"0123"[..], Some(FileEnd::Truncated)));
     assert_eq!(r.file(1), (&b"/b"[..], &b"ok"[..], Some(FileEnd::Closed)));
     assert!(r.anomalies().contains(&"GAP_IN_BODY"));
-    assert_eq!(
-        r.p.tx(0).map(|t| t.response.body.truncated),
-        None.or(Some(true))
-    );
+    assert_eq!(r.p.tx(0).map(|t| t.response.body.truncated), None.or(Some(true)));
 }
 
 #[test]
 fn gap_past_body_resyncs_on_next_response() {
     let mut r = Run::new();
-    r.send(C, b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\n\r\n");
     r.send(
-        S,
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab",
+        C,
+        b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\n\r\n",
     );
+    r.send(S, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab");
     r.gap(S, 500);
     // Tail of an unknown message, then a fresh response.
-    r.send(
-        S,
-        b"zz\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nq",
-    );
+    r.send(S, b"zz\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nq");
     assert_eq!(r.file(0).2, Some(FileEnd::Truncated));
     let last = r.files.files.last().unwrap();
     assert_eq!(last.content, b"q");
-    assert_eq!(
-        last.meta.tx_id, 1,
-        "next pending transaction takes the response"
-    );
+    assert_eq!(last.meta.tx_id, 1, "next pending transaction takes the response");
 }
 
 #[test]
@@ -431,10 +340,7 @@ fn gap_in_request_headers_resyncs_on_next_request() {
 
 #[test]
 fn oversized_head_is_reported_and_resynced() {
-    let cfg = HttpConfig {
-        max_head_bytes: 256,
-        ..HttpConfig::default()
-    };
+    let cfg = HttpConfig { max_head_bytes: 256, ..HttpConfig::default() };
     let mut r = Run::with(cfg);
     let mut req = b"GET /a HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
     req.extend(std::iter::repeat_n(b'a', 1000));
@@ -446,10 +352,7 @@ fn oversized_head_is_reported_and_resynced() {
 
 #[test]
 fn outstanding_transactions_are_bounded() {
-    let cfg = HttpConfig {
-        max_transactions: 4,
-        ..HttpConfig::default()
-    };
+    let cfg = HttpConfig { max_transactions: 4, ..HttpConfig::default() };
     let mut r = Run::with(cfg);
     let reqs = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(5);
     assert_eq!(r.send(C, &reqs), Status::Stop);
@@ -471,13 +374,8 @@ fn completed_transactions_are_freed_after_the_next_call() {
 #[test]
 fn orphan_response_gets_its_own_transaction_and_junk_is_dropped() {
     let mut r = Run::new();
-    r.send(
-        S,
-        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhiXXXXXXXX\r\nmore junk",
-    );
-    assert!(r
-        .anomalies()
-        .contains(&"UNABLE_TO_MATCH_RESPONSE_TO_REQUEST"));
+    r.send(S, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhiXXXXXXXX\r\nmore junk");
+    assert!(r.anomalies().contains(&"UNABLE_TO_MATCH_RESPONSE_TO_REQUEST"));
     assert_eq!(r.files.files.len(), 1);
     assert_eq!(r.files.files[0].content, b"hi");
     let tx = r.p.tx(0).unwrap();
@@ -485,11 +383,7 @@ fn orphan_response_gets_its_own_transaction_and_junk_is_dropped() {
     assert_eq!(tx.eve().http_method, None);
     assert_eq!(tx.eve().status, Some(200));
     r.close(S);
-    assert_eq!(
-        r.files.files.len(),
-        1,
-        "junk after the response made no file"
-    );
+    assert_eq!(r.files.files.len(), 1, "junk after the response made no file");
 }
 
 #[test]
@@ -506,10 +400,7 @@ fn close_mid_body_truncates_and_close_delimited_completes() {
     r.send(C, b"GET /a HTTP/1.0\r\n\r\n");
     r.send(S, b"HTTP/1.0 200 OK\r\n\r\nuntil close");
     r.close(S);
-    assert_eq!(
-        r.file(0),
-        (&b"/a"[..], &b"until close"[..], Some(FileEnd::Closed))
-    );
+    assert_eq!(r.file(0), (&b"/a"[..], &b"until close"[..], Some(FileEnd::Closed)));
 }
 
 #[test]
@@ -528,28 +419,15 @@ fn http09_request_and_response() {
     assert!(r.events.contains(&RqC { tx_id: 0 }));
     r.send(S, b"<html>raw</html>");
     r.close(S);
-    assert_eq!(
-        r.file(0),
-        (
-            &b"/old"[..],
-            &b"<html>raw</html>"[..],
-            Some(FileEnd::Closed)
-        )
-    );
+    assert_eq!(r.file(0), (&b"/old"[..], &b"<html>raw</html>"[..], Some(FileEnd::Closed)));
     assert!(r.p.tx(0).unwrap().response.http09);
 }
 
 #[test]
 fn blank_lines_between_requests_are_ignored() {
     let mut r = Run::new();
-    r.send(
-        C,
-        b"\r\n\r\nGET /a HTTP/1.0\r\n\r\n\r\n\r\n  \r\nGET /b HTTP/1.0\r\n\r\n\r\n",
-    );
-    let txs: Vec<_> =
-        r.p.transactions()
-            .map(|t| t.request.uri_raw.clone())
-            .collect();
+    r.send(C, b"\r\n\r\nGET /a HTTP/1.0\r\n\r\n\r\n\r\n  \r\nGET /b HTTP/1.0\r\n\r\n\r\n");
+    let txs: Vec<_> = r.p.transactions().map(|t| t.request.uri_raw.clone()).collect();
     assert_eq!(txs, vec![b"/a".to_vec(), b"/b".to_vec()]);
 }
 
@@ -583,20 +461,14 @@ fn nothing_panics_on_hostile_mixtures() {
             r.send(S, a);
             r.close(C);
             r.close(S);
-            assert!(
-                r.files.files.iter().all(|f| f.end.is_some()),
-                "every file closed"
-            );
+            assert!(r.files.files.iter().all(|f| f.end.is_some()), "every file closed");
         }
     }
 }
 
 #[test]
 fn junk_line_filling_the_head_buffer_does_not_stall() {
-    let cfg = HttpConfig {
-        max_head_bytes: 64,
-        ..HttpConfig::default()
-    };
+    let cfg = HttpConfig { max_head_bytes: 64, ..HttpConfig::default() };
     let mut r = Run::with(cfg);
     r.send(C, b"GET /j HTTP/1.1\r\nHost: x\r\n\r\n");
     // A 62-byte junk line plus CRLF fills the 64-byte buffer exactly.

@@ -55,13 +55,7 @@ fn is_lead_ws(c: u8) -> bool {
 }
 
 fn is_known(method: &[u8], any_case: bool) -> bool {
-    KNOWN_METHODS.iter().any(|m| {
-        if any_case {
-            m.eq_ignore_ascii_case(method)
-        } else {
-            *m == method
-        }
-    })
+    KNOWN_METHODS.iter().any(|m| if any_case { m.eq_ignore_ascii_case(method) } else { *m == method })
 }
 
 /// Guesses whether `data`, the first bytes of `dir`, is HTTP/1.x.
@@ -83,22 +77,15 @@ fn probe_request(s: &[u8]) -> Probe {
     if s.is_empty() {
         return Probe::NeedMore;
     }
-    let mlen = s
-        .iter()
-        .take_while(|&&c| crate::headers::is_tchar(c))
-        .count();
+    let mlen = s.iter().take_while(|&&c| crate::headers::is_tchar(c)).count();
     let Some(&after) = s.get(mlen) else {
         // Still inside the first word: could it become a method?
         let could = mlen > 0
             && mlen <= 20
-            && KNOWN_METHODS.iter().any(|m| {
-                m.len() >= mlen && m.get(..mlen).is_some_and(|p| p.eq_ignore_ascii_case(s))
-            });
-        return if could {
-            Probe::NeedMore
-        } else {
-            Probe::NoMatch
-        };
+            && KNOWN_METHODS
+                .iter()
+                .any(|m| m.len() >= mlen && m.get(..mlen).is_some_and(|p| p.eq_ignore_ascii_case(s)));
+        return if could { Probe::NeedMore } else { Probe::NoMatch };
     };
     if mlen == 0 || (after != b' ' && after != b'\t') {
         return Probe::NoMatch;
@@ -115,20 +102,15 @@ fn probe_request(s: &[u8]) -> Probe {
     // protocol version.
     let line_end = memchr::memchr(b'\n', s);
     let Some(end) = line_end else {
-        return if s.len() < MAX_PROBE_LINE {
-            Probe::NeedMore
-        } else {
-            Probe::NoMatch
-        };
+        return if s.len() < MAX_PROBE_LINE { Probe::NeedMore } else { Probe::NoMatch };
     };
     let line = s.get(..end).unwrap_or(&[]);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let proto_start = line.iter().rposition(|&c| c == b' ' || c == b'\t');
     let proto = proto_start.and_then(|i| line.get(i + 1..)).unwrap_or(&[]);
     let has_target = proto_start.is_some_and(|i| i > mlen);
-    let versioned = has_target
-        && matches!(parse_version(proto), HttpVersion::V1_0 | HttpVersion::V1_1)
-        && proto.len() == 8;
+    let versioned =
+        has_target && matches!(parse_version(proto), HttpVersion::V1_0 | HttpVersion::V1_1) && proto.len() == 8;
     if versioned && (is_known(method, true) || method.iter().all(u8::is_ascii_uppercase)) {
         return Probe::Match;
     }

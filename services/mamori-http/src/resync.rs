@@ -63,11 +63,7 @@ fn classify(side: Side, p: &[u8]) -> Tri {
 
 impl Resync {
     pub(crate) fn new(side: Side) -> Self {
-        Resync {
-            side,
-            prefix: Vec::new(),
-            at_line_start: true,
-        }
+        Resync { side, prefix: Vec::new(), at_line_start: true }
     }
 
     pub(crate) fn scan(&mut self, input: &[u8]) -> ResyncOut {
@@ -84,16 +80,10 @@ impl Resync {
                 }
                 match verdict {
                     Tri::Yes => {
-                        return ResyncOut {
-                            consumed: i,
-                            found: Some(std::mem::take(&mut self.prefix)),
-                        };
+                        return ResyncOut { consumed: i, found: Some(std::mem::take(&mut self.prefix)) };
                     }
                     Tri::Partial if self.prefix.len() < PREFIX => {
-                        return ResyncOut {
-                            consumed: i,
-                            found: None,
-                        };
+                        return ResyncOut { consumed: i, found: None };
                     }
                     _ => {
                         // The line's first bytes decided "no"; a LF among
@@ -112,12 +102,7 @@ impl Resync {
                     i += off + 1;
                     self.at_line_start = true;
                 }
-                None => {
-                    return ResyncOut {
-                        consumed: input.len(),
-                        found: None,
-                    }
-                }
+                None => return ResyncOut { consumed: input.len(), found: None },
             }
         }
     }

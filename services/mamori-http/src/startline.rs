@@ -76,23 +76,14 @@ pub(crate) fn parse_request_line(line: &[u8], an: &mut Anomalies) -> RequestLine
     let rest = trim(rest);
     if method.is_empty() || sep == 0 || rest.is_empty() {
         an.push(HttpAnomaly::RequestLineInvalid);
-        return RequestLine {
-            method: method.to_vec(),
-            uri: rest.to_vec(),
-            protocol: None,
-            version: HttpVersion::V0_9,
-        };
+        return RequestLine { method: method.to_vec(), uri: rest.to_vec(), protocol: None, version: HttpVersion::V0_9 };
     }
     // The protocol is the last word when it looks like one, so URIs with
     // spaces keep their spaces (nginx and libhtp do the same).
     let last_ws = rest.iter().rposition(|&c| is_ws(c));
     if let Some(i) = last_ws {
         let last = rest.get(i + 1..).unwrap_or(&[]);
-        if last.len() >= 5
-            && last
-                .get(..5)
-                .is_some_and(|p| p.eq_ignore_ascii_case(b"http/"))
-        {
+        if last.len() >= 5 && last.get(..5).is_some_and(|p| p.eq_ignore_ascii_case(b"http/")) {
             let uri = trim(rest.get(..i).unwrap_or(&[]));
             return RequestLine {
                 method: method.to_vec(),
@@ -113,20 +104,14 @@ pub(crate) fn parse_request_line(line: &[u8], an: &mut Anomalies) -> RequestLine
         };
     }
     an.push(HttpAnomaly::RequestLineMissingProtocol);
-    RequestLine {
-        method: method.to_vec(),
-        uri: rest.to_vec(),
-        protocol: None,
-        version: HttpVersion::V0_9,
-    }
+    RequestLine { method: method.to_vec(), uri: rest.to_vec(), protocol: None, version: HttpVersion::V0_9 }
 }
 
 /// Whether a line starts like a status line (`ws* http`, any case), which
 /// is libhtp's test before it falls back to treating bytes as a body.
 pub(crate) fn looks_like_status_line(line: &[u8]) -> bool {
     let n = line.iter().take_while(|&&c| is_ws(c) || c == 0).count();
-    line.get(n..n + 4)
-        .is_some_and(|p| p.eq_ignore_ascii_case(b"http"))
+    line.get(n..n + 4).is_some_and(|p| p.eq_ignore_ascii_case(b"http"))
 }
 
 /// A parsed status line. Raw parts as sent.
@@ -155,13 +140,7 @@ pub(crate) fn parse_status_line(line: &[u8], an: &mut Anomalies) -> StatusLine {
     if code.is_none() {
         an.push(HttpAnomaly::ResponseInvalidStatus);
     }
-    StatusLine {
-        protocol: protocol.to_vec(),
-        version,
-        status: status.to_vec(),
-        code,
-        message: trim(message).to_vec(),
-    }
+    StatusLine { protocol: protocol.to_vec(), version, status: status.to_vec(), code, message: trim(message).to_vec() }
 }
 
 fn parse_status(s: &[u8]) -> Option<u16> {
@@ -226,10 +205,7 @@ mod tests {
     fn status_lines() {
         let mut an = Anomalies::default();
         let s = parse_status_line(b"HTTP/1.1 404 Not Found", &mut an);
-        assert_eq!(
-            (s.code, s.message.as_slice()),
-            (Some(404), &b"Not Found"[..])
-        );
+        assert_eq!((s.code, s.message.as_slice()), (Some(404), &b"Not Found"[..]));
         let s = parse_status_line(b"HTTP/1.1", &mut an);
         assert_eq!(s.code, None);
         assert!(an.contains(HttpAnomaly::ResponseInvalidStatus));

@@ -157,27 +157,15 @@ impl HttpTx {
         HttpEve {
             hostname: opt_text(req.host.as_ref()).filter(|h| !h.is_empty()),
             http_port: req.port,
-            url: if started {
-                Some(text(&req.uri_raw))
-            } else {
-                None
-            },
+            url: if started { Some(text(&req.uri_raw)) } else { None },
             http_user_agent: opt_text(req.user_agent.as_ref()),
             xff: opt_text(req.x_forwarded_for.as_ref()),
             http_content_type: content_type,
             http_refer: opt_text(req.referer.as_ref()),
-            http_method: if started {
-                non_empty(&req.method)
-            } else {
-                None
-            },
+            http_method: if started { non_empty(&req.method) } else { None },
             protocol: req.protocol.as_deref().and_then(non_empty),
             status,
-            status_string: if status.is_none() {
-                non_empty(&res.status)
-            } else {
-                None
-            },
+            status_string: if status.is_none() { non_empty(&res.status) } else { None },
             redirect: opt_text(res.location.as_ref()),
             length: res.body.wire_len,
         }

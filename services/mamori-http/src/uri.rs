@@ -18,44 +18,22 @@ pub(crate) fn split_target(raw: &[u8]) -> Target<'_> {
     let (before_frag, _) = split_at_byte(raw, b'#');
     if let Some(scheme_end) = find(before_frag, b"://") {
         let scheme = before_frag.get(..scheme_end).unwrap_or(&[]);
-        if !scheme.is_empty()
-            && scheme
-                .iter()
-                .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
-        {
+        if !scheme.is_empty() && scheme.iter().all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c)) {
             let after = before_frag.get(scheme_end + 3..).unwrap_or(&[]);
-            let auth_len = after
-                .iter()
-                .position(|&c| c == b'/' || c == b'?')
-                .unwrap_or(after.len());
+            let auth_len = after.iter().position(|&c| c == b'/' || c == b'?').unwrap_or(after.len());
             let (authority, rest) = after.split_at(auth_len);
             let (path, query) = split_at_byte(rest, b'?');
-            return Target {
-                authority: Some(authority),
-                path,
-                query,
-            };
+            return Target { authority: Some(authority), path, query };
         }
     }
-    if !before_frag.starts_with(b"/")
-        && !before_frag.starts_with(b"*")
-        && !before_frag.contains(&b'/')
-    {
+    if !before_frag.starts_with(b"/") && !before_frag.starts_with(b"*") && !before_frag.contains(&b'/') {
         // CONNECT host:port
         if before_frag.contains(&b':') {
-            return Target {
-                authority: Some(before_frag),
-                path: &[],
-                query: None,
-            };
+            return Target { authority: Some(before_frag), path: &[], query: None };
         }
     }
     let (path, query) = split_at_byte(before_frag, b'?');
-    Target {
-        authority: None,
-        path,
-        query,
-    }
+    Target { authority: None, path, query }
 }
 
 fn split_at_byte(s: &[u8], b: u8) -> (&[u8], Option<&[u8]>) {
@@ -79,10 +57,7 @@ pub(crate) fn parse_authority(a: &[u8]) -> (Vec<u8>, Option<u16>) {
     };
     let (host, port) = if a.starts_with(b"[") {
         match memchr::memchr(b']', a) {
-            Some(i) => (
-                a.get(..=i).unwrap_or(&[]),
-                a.get(i + 1..).and_then(|r| r.strip_prefix(b":")),
-            ),
+            Some(i) => (a.get(..=i).unwrap_or(&[]), a.get(i + 1..).and_then(|r| r.strip_prefix(b":"))),
             None => (a, None),
         }
     } else {
@@ -101,9 +76,7 @@ fn parse_port(p: &[u8]) -> Option<u16> {
         return None;
     }
     p.iter()
-        .try_fold(0u32, |acc, d| {
-            acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
-        })
+        .try_fold(0u32, |acc, d| acc.checked_mul(10)?.checked_add(u32::from(d - b'0')))
         .and_then(|v| u16::try_from(v).ok())
 }
 
@@ -127,21 +100,15 @@ fn decode_unreserved(s: &[u8]) -> Vec<u8> {
     let mut i = 0;
     while let Some(&c) = s.get(i) {
         if c == b'%' {
-            if let (Some(h), Some(l)) = (
-                s.get(i + 1).copied().and_then(hex_val),
-                s.get(i + 2).copied().and_then(hex_val),
-            ) {
+            if let (Some(h), Some(l)) =
+                (s.get(i + 1).copied().and_then(hex_val), s.get(i + 2).copied().and_then(hex_val))
+            {
                 let v = (h << 4) | l;
                 if is_unreserved(v) {
                     out.push(v);
                 } else {
                     out.push(b'%');
-                    out.extend(
-                        s.get(i + 1..i + 3)
-                            .unwrap_or(&[])
-                            .iter()
-                            .map(u8::to_ascii_uppercase),
-                    );
+                    out.extend(s.get(i + 1..i + 3).unwrap_or(&[]).iter().map(u8::to_ascii_uppercase));
                 }
                 i += 3;
                 continue;
@@ -217,11 +184,7 @@ pub fn normalize_uri(raw: &[u8]) -> Vec<u8> {
     if t.path == b"*" {
         return b"*".to_vec();
     }
-    let mut out = if t.path.is_empty() {
-        b"/".to_vec()
-    } else {
-        normalize_path(t.path)
-    };
+    let mut out = if t.path.is_empty() { b"/".to_vec() } else { normalize_path(t.path) };
     if let Some(q) = t.query {
         out.push(b'?');
         out.extend_from_slice(&decode_unreserved(q));
@@ -270,14 +233,8 @@ mod tests {
 
     #[test]
     fn authorities() {
-        assert_eq!(
-            parse_authority(b"Evader.Example.com"),
-            (b"evader.example.com".to_vec(), None)
-        );
-        assert_eq!(
-            parse_authority(b" host:8065 "),
-            (b"host".to_vec(), Some(8065))
-        );
+        assert_eq!(parse_authority(b"Evader.Example.com"), (b"evader.example.com".to_vec(), None));
+        assert_eq!(parse_authority(b" host:8065 "), (b"host".to_vec(), Some(8065)));
         assert_eq!(parse_authority(b"[::1]:80"), (b"[::1]".to_vec(), Some(80)));
         assert_eq!(parse_authority(b"u:p@h:99999"), (b"h".to_vec(), None));
         let t = split_target(b"http://u@h:1/p?q");

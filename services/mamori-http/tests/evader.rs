@@ -29,10 +29,7 @@ fn check_case(dir: &std::path::Path) -> Result<String, String> {
     let o = &outcomes[0];
     let files = &o.files.files;
     if files.len() != 1 {
-        let names: Vec<String> = files
-            .iter()
-            .map(|f| String::from_utf8_lossy(&f.meta.name).into_owned())
-            .collect();
+        let names: Vec<String> = files.iter().map(|f| String::from_utf8_lossy(&f.meta.name).into_owned()).collect();
         return Err(format!("{} files {:?}", files.len(), names));
     }
     let f = &files[0];
@@ -47,10 +44,7 @@ fn check_case(dir: &std::path::Path) -> Result<String, String> {
         return Err("host".into());
     }
     if !contains(&f.content, EICAR) {
-        return Err(format!(
-            "content {:?}",
-            String::from_utf8_lossy(&f.content[..f.content.len().min(80)])
-        ));
+        return Err(format!("content {:?}", String::from_utf8_lossy(&f.content[..f.content.len().min(80)])));
     }
     let end = match f.end {
         Some(FileEnd::Closed) => "closed",
@@ -60,11 +54,7 @@ fn check_case(dir: &std::path::Path) -> Result<String, String> {
     if f.end.is_none() {
         return Err("file never closed".into());
     }
-    Ok(format!(
-        "{} bytes, {end}, {:?}",
-        f.content.len(),
-        o.anomalies()
-    ))
+    Ok(format!("{} bytes, {end}, {:?}", f.content.len(), o.anomalies()))
 }
 
 #[test]
@@ -118,11 +108,7 @@ fn http_evader_cases_are_segmentation_independent() {
                 .collect();
             let split = run_events(&bytewise, HttpConfig::default());
             let summary = |o: &common::Outcome| -> Vec<_> {
-                o.files
-                    .files
-                    .iter()
-                    .map(|f| (f.meta.name.clone(), f.content.clone(), f.end))
-                    .collect()
+                o.files.files.iter().map(|f| (f.meta.name.clone(), f.content.clone(), f.end)).collect()
             };
             assert_eq!(summary(&whole), summary(&split), "{}", pcap.display());
             checked += 1;

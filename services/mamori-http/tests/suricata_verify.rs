@@ -31,21 +31,10 @@ fn http_post_file_request_body_is_a_file() {
     assert_eq!((flows.len(), busy.len()), (3, 1));
     let o = busy[0];
     assert_eq!(o.txs.len(), 3);
-    let uploads: Vec<_> = o
-        .files
-        .files
-        .iter()
-        .filter(|f| f.dir == Direction::ToServer)
-        .collect();
+    let uploads: Vec<_> = o.files.files.iter().filter(|f| f.dir == Direction::ToServer).collect();
     assert_eq!(uploads.len(), 3, "each POST body is a file");
-    let eicar = uploads
-        .iter()
-        .find(|f| f.content == EICAR)
-        .expect("EICAR upload");
-    assert_eq!(
-        eicar.meta.name,
-        b"/api/v4/uploads/is8j4b6s7i839eo38axwmx5pnr"
-    );
+    let eicar = uploads.iter().find(|f| f.content == EICAR).expect("EICAR upload");
+    assert_eq!(eicar.meta.name, b"/api/v4/uploads/is8j4b6s7i839eo38axwmx5pnr");
     assert_eq!(eicar.meta.declared_size, Some(68));
     assert_eq!(eicar.end, Some(FileEnd::Closed));
     let tx = &o.txs[&eicar.meta.tx_id];
@@ -70,12 +59,7 @@ fn http_close_headers_are_parsed_at_close() {
     let o = &flows[0];
     let tx = &o.txs[&0];
     assert_eq!(tx.response.status_code, Some(200));
-    let server: Vec<_> = tx
-        .response
-        .headers
-        .iter()
-        .filter(|h| h.name == b"Server")
-        .collect();
+    let server: Vec<_> = tx.response.headers.iter().filter(|h| h.name == b"Server").collect();
     assert_eq!(server.len(), 1);
     assert_eq!(server[0].value, b"ng1nx");
     assert!(o.events.contains(&HttpEvent::ResponseHeaders { tx_id: 0 }));
@@ -100,10 +84,7 @@ fn http_encoding_identity_is_not_abnormal() {
 }
 
 fn uris(o: &Outcome) -> Vec<String> {
-    o.txs
-        .values()
-        .map(|t| String::from_utf8_lossy(&t.request.uri_normalized).into_owned())
-        .collect()
+    o.txs.values().map(|t| String::from_utf8_lossy(&t.request.uri_normalized).into_owned()).collect()
 }
 
 #[test]
@@ -113,10 +94,7 @@ fn detect_http_uri_pipelined_requests() {
     for (rel, want) in [
         ("detect-http-uri/UriTestSig02", ["/on", "/one"]),
         ("detect-http-uri/UriTestSig03", ["/one", "/oneself"]),
-        (
-            "detect-http-uri/UriTestSig06",
-            ["/oneoneoneone", "/oneself"],
-        ),
+        ("detect-http-uri/UriTestSig06", ["/oneoneoneone", "/oneself"]),
     ] {
         let Some(flows) = case(rel) else { return };
         assert_eq!(flows.len(), 1, "{rel}");
@@ -151,8 +129,7 @@ fn uricontent_two_midstream_flows() {
 #[test]
 fn evader_eve_record() {
     let Some(data) = testdata() else { return };
-    let flows =
-        run_pcap(&data.join("suricata-verify/tests/http-evader/http-evader-009/input.pcap"));
+    let flows = run_pcap(&data.join("suricata-verify/tests/http-evader/http-evader-009/input.pcap"));
     let tx = &flows[0].txs[&0];
     let eve = serde_json::to_string(&tx.eve()).unwrap();
     assert_eq!(

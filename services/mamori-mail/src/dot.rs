@@ -21,9 +21,7 @@ pub struct DotDecoder {
 impl DotDecoder {
     /// A decoder at the start of the body.
     pub fn new() -> DotDecoder {
-        DotDecoder {
-            state: State::LineStart,
-        }
+        DotDecoder { state: State::LineStart }
     }
 
     /// A decoder resuming in the middle of a line (after a gap).

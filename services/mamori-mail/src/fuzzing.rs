@@ -5,27 +5,16 @@ use mamori_applayer::{Direction, NullSink, ParseCtx, StreamParser};
 use crate::mime::MimeParser;
 use crate::{imap, pop3, smtp, ImapParser, Pop3Parser, SmtpParser};
 
-fn drive<P: StreamParser<Event = crate::MailEvent>>(
-    parser: &mut P,
-    control: &[u8],
-    mut body: &[u8],
-) {
+fn drive<P: StreamParser<Event = crate::MailEvent>>(parser: &mut P, control: &[u8], mut body: &[u8]) {
     let mut events = Vec::new();
     let mut sink = NullSink::default();
     let mut i = 0usize;
     while !body.is_empty() {
         let c = control.get(i % control.len().max(1)).copied().unwrap_or(0);
-        let dir = if c & 0x80 != 0 {
-            Direction::ToClient
-        } else {
-            Direction::ToServer
-        };
+        let dir = if c & 0x80 != 0 { Direction::ToClient } else { Direction::ToServer };
         let n = (usize::from(c & 0x3f) * 7 + 1).min(body.len());
         let (chunk, rest) = body.split_at(n);
-        let mut ctx = ParseCtx {
-            events: &mut events,
-            files: &mut sink,
-        };
+        let mut ctx = ParseCtx { events: &mut events, files: &mut sink };
         if c & 0x40 != 0 && c & 0x3f == 0x3f {
             let _ = parser.gap(dir, n as u64, &mut ctx);
         } else {
@@ -37,10 +26,7 @@ fn drive<P: StreamParser<Event = crate::MailEvent>>(
             events.clear();
         }
     }
-    let mut ctx = ParseCtx {
-        events: &mut events,
-        files: &mut sink,
-    };
+    let mut ctx = ParseCtx { events: &mut events, files: &mut sink };
     parser.close(Direction::ToServer, &mut ctx);
     parser.close(Direction::ToClient, &mut ctx);
 }

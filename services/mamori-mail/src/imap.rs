@@ -34,12 +34,7 @@ enum Sink {
 #[derive(Debug)]
 enum Mode {
     Line,
-    Literal {
-        remaining: u64,
-        untouched: bool,
-        sync: bool,
-        sink: Sink,
-    },
+    Literal { remaining: u64, untouched: bool, sync: bool, sink: Sink },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,12 +60,7 @@ struct Half {
 
 impl Half {
     fn new(max: usize) -> Half {
-        Half {
-            lines: LineReader::new(max),
-            mode: Mode::Line,
-            logical: None,
-            invalid: 0,
-        }
+        Half { lines: LineReader::new(max), mode: Mode::Line, logical: None, invalid: 0 }
     }
 }
 
@@ -95,8 +85,7 @@ impl Default for ImapParser {
 }
 
 fn anomaly(ctx: &mut ParseCtx<'_, MailEvent>, name: &'static str) {
-    ctx.events
-        .push(MailEvent::Anomaly(Anomaly::new("imap", name)));
+    ctx.events.push(MailEvent::Anomaly(Anomaly::new("imap", name)));
 }
 
 /// `... {123}` / `{123+}` / `{123-}` at the end of a segment.
@@ -111,12 +100,7 @@ fn trailing_literal(seg: &[u8]) -> Option<Result<(u64, bool, usize), ()>> {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let n = digits
-        .iter()
-        .try_fold(0u64, |n, d| {
-            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-        })
-        .ok_or(());
+    let n = digits.iter().try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(u64::from(d - b'0'))).ok_or(());
     Some(n.map(|n| (n, sync, open)))
 }
 
@@ -130,19 +114,16 @@ fn is_full_message(item: &[u8]) -> bool {
             _ => return false,
         }
     }
-    [&b"BODY[]"[..], b"BODY.PEEK[]", b"RFC822", b"BINARY[]"]
-        .iter()
-        .any(|s| item.ends_with(s))
+    [&b"BODY[]"[..], b"BODY.PEEK[]", b"RFC822", b"BINARY[]"].iter().any(|s| item.ends_with(s))
         && !item.ends_with(b".RFC822")
 }
 
 fn valid_tag(tag: &[u8]) -> bool {
     !tag.is_empty()
         && tag.len() <= MAX_TAG
-        && tag.iter().all(|&b| {
-            b.is_ascii_graphic()
-                && !matches!(b, b'(' | b')' | b'{' | b'"' | b'\\' | b'%' | b'*' | b'+')
-        })
+        && tag
+            .iter()
+            .all(|&b| b.is_ascii_graphic() && !matches!(b, b'(' | b')' | b'{' | b'"' | b'\\' | b'%' | b'*' | b'+'))
 }
 
 /// The user name of `LOGIN user pass`, unless it is a literal.
@@ -158,15 +139,8 @@ fn login_user(args: &[u8]) -> Option<&[u8]> {
 fn complete(mail: ActiveMail, done: bool, ctx: &mut ParseCtx<'_, MailEvent>) {
     let tx_id = mail.tx_id;
     let summary = mail.finish(done, ctx);
-    let record = MailRecord {
-        smtp: None,
-        email: Some(EmailEve::from(summary)),
-        truncated: !done,
-    };
-    ctx.events.push(MailEvent::MailComplete {
-        tx_id,
-        record: Box::new(record),
-    });
+    let record = MailRecord { smtp: None, email: Some(EmailEve::from(summary)), truncated: !done };
+    ctx.events.push(MailEvent::MailComplete { tx_id, record: Box::new(record) });
 }
 
 impl ImapParser {
@@ -211,21 +185,14 @@ impl ImapParser {
 
     /// Ends a literal in progress; a mail in it is truncated.
     fn abort_literal(&mut self, dir: Direction, ctx: &mut ParseCtx<'_, MailEvent>) {
-        if let Mode::Literal {
-            sink: Sink::Mail(Some(mail)),
-            ..
-        } = std::mem::replace(&mut self.half(dir).mode, Mode::Line)
+        if let Mode::Literal { sink: Sink::Mail(Some(mail)), .. } =
+            std::mem::replace(&mut self.half(dir).mode, Mode::Line)
         {
             complete(mail, false, ctx);
         }
     }
 
-    fn input_dir(
-        &mut self,
-        dir: Direction,
-        mut data: &[u8],
-        ctx: &mut ParseCtx<'_, MailEvent>,
-    ) -> Status {
+    fn input_dir(&mut self, dir: Direction, mut data: &[u8], ctx: &mut ParseCtx<'_, MailEvent>) -> Status {
         while !data.is_empty() && !self.tls && !self.stopped {
             if dir == Direction::ToServer
                 && self.starttls_tag.is_some()
@@ -241,15 +208,8 @@ impl ImapParser {
                 Direction::ToClient => &mut self.server,
             };
             match &mut half.mode {
-                Mode::Literal {
-                    remaining,
-                    untouched,
-                    sink,
-                    ..
-                } => {
-                    let take = usize::try_from(*remaining)
-                        .unwrap_or(usize::MAX)
-                        .min(data.len());
+                Mode::Literal { remaining, untouched, sink, .. } => {
+                    let take = usize::try_from(*remaining).unwrap_or(usize::MAX).min(data.len());
                     if let Sink::Mail(slot) = sink {
                         let mail = slot.get_or_insert_with(|| {
                             let tx_id = *next_tx_id;
@@ -263,10 +223,8 @@ impl ImapParser {
                     *remaining -= take as u64;
                     data = &data[take..];
                     if *remaining == 0 {
-                        if let Mode::Literal {
-                            sink: Sink::Mail(Some(mail)),
-                            ..
-                        } = std::mem::replace(&mut half.mode, Mode::Line)
+                        if let Mode::Literal { sink: Sink::Mail(Some(mail)), .. } =
+                            std::mem::replace(&mut half.mode, Mode::Line)
                         {
                             complete(mail, true, ctx);
                         }
@@ -332,44 +290,24 @@ impl ImapParser {
                     }
                     _ => false,
                 };
-                let sink = if mail {
-                    Sink::Mail(None)
-                } else {
-                    Sink::Discard
-                };
-                half.mode = Mode::Literal {
-                    remaining: n,
-                    untouched: true,
-                    sync,
-                    sink,
-                };
+                let sink = if mail { Sink::Mail(None) } else { Sink::Discard };
+                half.mode = Mode::Literal { remaining: n, untouched: true, sync, sink };
             }
         }
         status
     }
 
-    fn client_start(
-        &mut self,
-        seg: &[u8],
-        ctx: &mut ParseCtx<'_, MailEvent>,
-    ) -> Option<(Logical, Status)> {
+    fn client_start(&mut self, seg: &[u8], ctx: &mut ParseCtx<'_, MailEvent>) -> Option<(Logical, Status)> {
         if self.auth_tag.is_some() {
             return None; // SASL response: never parsed or logged
         }
         let (tag, rest) = verb_and_rest(seg);
         if tag.eq_ignore_ascii_case(b"DONE") && rest.is_empty() {
-            ctx.events.push(MailEvent::Command {
-                verb: "DONE".into(),
-                arg: None,
-            });
+            ctx.events.push(MailEvent::Command { verb: "DONE".into(), arg: None });
             return None;
         }
         let (cmd, args) = verb_and_rest(rest);
-        if !valid_tag(tag)
-            || cmd.is_empty()
-            || cmd.len() > 32
-            || !cmd.iter().all(u8::is_ascii_alphabetic)
-        {
+        if !valid_tag(tag) || cmd.is_empty() || cmd.len() > 32 || !cmd.iter().all(u8::is_ascii_alphabetic) {
             self.client.invalid += 1;
             anomaly(ctx, "invalid_command");
             if self.client.invalid > MAX_INVALID {
@@ -395,48 +333,24 @@ impl ImapParser {
                 Some(args)
             }
             b"APPEND" => {
-                kind = Kind::Append {
-                    mailbox_seen: false,
-                };
+                kind = Kind::Append { mailbox_seen: false };
                 Some(args)
             }
             _ if args.is_empty() => None,
             _ => Some(args),
         };
-        ctx.events.push(MailEvent::Command {
-            verb: text(&cmd, 32),
-            arg: arg.map(|a| text(a, MAX_EVENT_TEXT)),
-        });
-        Some((
-            Logical {
-                tag: tag.to_vec(),
-                kind,
-            },
-            Status::Continue,
-        ))
+        ctx.events.push(MailEvent::Command { verb: text(&cmd, 32), arg: arg.map(|a| text(a, MAX_EVENT_TEXT)) });
+        Some((Logical { tag: tag.to_vec(), kind }, Status::Continue))
     }
 
-    fn server_start(
-        &mut self,
-        seg: &[u8],
-        ctx: &mut ParseCtx<'_, MailEvent>,
-    ) -> Option<(Logical, Status)> {
+    fn server_start(&mut self, seg: &[u8], ctx: &mut ParseCtx<'_, MailEvent>) -> Option<(Logical, Status)> {
         let (tag, rest) = verb_and_rest(seg);
         if tag == b"+" {
-            return Some((
-                Logical {
-                    tag: tag.to_vec(),
-                    kind: Kind::Other,
-                },
-                Status::Continue,
-            ));
+            return Some((Logical { tag: tag.to_vec(), kind: Kind::Other }, Status::Continue));
         }
         let (word, text_rest) = verb_and_rest(rest);
         let word_up = word.to_ascii_uppercase();
-        let is_status = matches!(
-            word_up.as_slice(),
-            b"OK" | b"NO" | b"BAD" | b"BYE" | b"PREAUTH"
-        );
+        let is_status = matches!(word_up.as_slice(), b"OK" | b"NO" | b"BAD" | b"BYE" | b"PREAUTH");
         if tag == b"*" {
             self.server.invalid = 0;
             let kind = match verb_and_rest(text_rest).0.to_ascii_uppercase().as_slice() {
@@ -444,18 +358,9 @@ impl ImapParser {
                 _ => Kind::Other,
             };
             if is_status {
-                ctx.events.push(MailEvent::Reply {
-                    code: text(&word_up, 8),
-                    text: text(text_rest, MAX_EVENT_TEXT),
-                });
+                ctx.events.push(MailEvent::Reply { code: text(&word_up, 8), text: text(text_rest, MAX_EVENT_TEXT) });
             }
-            return Some((
-                Logical {
-                    tag: tag.to_vec(),
-                    kind,
-                },
-                Status::Continue,
-            ));
+            return Some((Logical { tag: tag.to_vec(), kind }, Status::Continue));
         }
         if !valid_tag(tag) || !is_status {
             self.server.invalid += 1;
@@ -466,10 +371,7 @@ impl ImapParser {
             return None;
         }
         self.server.invalid = 0;
-        ctx.events.push(MailEvent::Reply {
-            code: text(&word_up, 8),
-            text: text(text_rest, MAX_EVENT_TEXT),
-        });
+        ctx.events.push(MailEvent::Reply { code: text(&word_up, 8), text: text(text_rest, MAX_EVENT_TEXT) });
         let mut status = Status::Continue;
         if self.auth_tag.as_deref() == Some(tag) {
             self.auth_tag = None;
@@ -491,27 +393,14 @@ impl ImapParser {
             }
         }
         // A refused synchronizing literal is never sent: stop waiting for it.
-        if let (
-            Mode::Literal {
-                untouched: true,
-                sync: true,
-                ..
-            },
-            Some(l),
-        ) = (&self.client.mode, &self.client.logical)
+        if let (Mode::Literal { untouched: true, sync: true, .. }, Some(l)) = (&self.client.mode, &self.client.logical)
         {
             if l.tag == tag {
                 self.client.mode = Mode::Line;
                 self.client.logical = None;
             }
         }
-        Some((
-            Logical {
-                tag: tag.to_vec(),
-                kind: Kind::Other,
-            },
-            status,
-        ))
+        Some((Logical { tag: tag.to_vec(), kind: Kind::Other }, status))
     }
 }
 
@@ -538,13 +427,7 @@ impl StreamParser for ImapParser {
         }
         anomaly(ctx, "gap");
         let half = self.half(dir);
-        if let Mode::Literal {
-            remaining,
-            untouched,
-            sink,
-            ..
-        } = &mut half.mode
-        {
+        if let Mode::Literal { remaining, untouched, sink, .. } = &mut half.mode {
             if len < *remaining {
                 // Still inside the literal: we know where it ends.
                 *remaining -= len;
@@ -594,11 +477,7 @@ pub fn probe(dir: Direction, data: &[u8]) -> Probe {
         }
         Direction::ToServer => {
             let Some(eol) = memchr::memchr(b'\n', data) else {
-                return if data.len() < 256 {
-                    Probe::NeedMore
-                } else {
-                    Probe::NoMatch
-                };
+                return if data.len() < 256 { Probe::NeedMore } else { Probe::NoMatch };
             };
             let line = data[..eol].strip_suffix(b"\r").unwrap_or(&data[..eol]);
             let (tag, rest) = verb_and_rest(line);

@@ -23,12 +23,7 @@ pub struct LineReader {
 
 impl LineReader {
     pub fn new(max: usize) -> LineReader {
-        LineReader {
-            buf: Vec::new(),
-            max,
-            discarding: false,
-            ready: false,
-        }
+        LineReader { buf: Vec::new(), max, discarding: false, ready: false }
     }
 
     /// Takes bytes of `data` up to the end of the next line; returns how many
@@ -131,30 +126,18 @@ mod tests {
         assert!(lines(&mut r, b"EHLO a").is_empty());
         assert!(r.is_mid_line());
         let out = lines(&mut r, b".b\r\nQUIT\n");
-        assert_eq!(
-            out,
-            vec![
-                (Feed::Line, b"EHLO a.b".to_vec()),
-                (Feed::Line, b"QUIT".to_vec())
-            ]
-        );
+        assert_eq!(out, vec![(Feed::Line, b"EHLO a.b".to_vec()), (Feed::Line, b"QUIT".to_vec())]);
     }
 
     #[test]
     fn too_long_lines_are_dropped_then_resync() {
         let mut r = LineReader::new(8);
         let out = lines(&mut r, b"0123456789abc\r\nok\r\n");
-        assert_eq!(
-            out,
-            vec![(Feed::TooLong, vec![]), (Feed::Line, b"ok".to_vec())]
-        );
+        assert_eq!(out, vec![(Feed::TooLong, vec![]), (Feed::Line, b"ok".to_vec())]);
         let out = lines(&mut r, b"0123456789");
         assert_eq!(out, vec![(Feed::TooLong, vec![])]);
         let out = lines(&mut r, b"more\r\nok\r\n");
-        assert_eq!(
-            out,
-            vec![(Feed::Skipped, vec![]), (Feed::Line, b"ok".to_vec())]
-        );
+        assert_eq!(out, vec![(Feed::Skipped, vec![]), (Feed::Line, b"ok".to_vec())]);
     }
 
     #[test]
@@ -163,9 +146,6 @@ mod tests {
         lines(&mut r, b"MAIL FR");
         r.resync();
         let out = lines(&mut r, b"OM:<x>\r\nRSET\r\n");
-        assert_eq!(
-            out,
-            vec![(Feed::Skipped, vec![]), (Feed::Line, b"RSET".to_vec())]
-        );
+        assert_eq!(out, vec![(Feed::Skipped, vec![]), (Feed::Line, b"RSET".to_vec())]);
     }
 }

@@ -62,27 +62,19 @@ impl Default for Pop3Parser {
 }
 
 fn anomaly(ctx: &mut ParseCtx<'_, MailEvent>, name: &'static str) {
-    ctx.events
-        .push(MailEvent::Anomaly(Anomaly::new("pop3", name)));
+    ctx.events.push(MailEvent::Anomaly(Anomaly::new("pop3", name)));
 }
 
 const VERBS: &[&[u8]] = &[
-    b"USER", b"PASS", b"APOP", b"AUTH", b"STAT", b"LIST", b"RETR", b"DELE", b"NOOP", b"RSET",
-    b"QUIT", b"TOP", b"UIDL", b"CAPA", b"STLS", b"UTF8", b"LANG",
+    b"USER", b"PASS", b"APOP", b"AUTH", b"STAT", b"LIST", b"RETR", b"DELE", b"NOOP", b"RSET", b"QUIT", b"TOP", b"UIDL",
+    b"CAPA", b"STLS", b"UTF8", b"LANG",
 ];
 
 fn complete(mail: ActiveMail, complete: bool, ctx: &mut ParseCtx<'_, MailEvent>) {
     let tx_id = mail.tx_id;
     let summary = mail.finish(complete, ctx);
-    let record = MailRecord {
-        smtp: None,
-        email: Some(EmailEve::from(summary)),
-        truncated: !complete,
-    };
-    ctx.events.push(MailEvent::MailComplete {
-        tx_id,
-        record: Box::new(record),
-    });
+    let record = MailRecord { smtp: None, email: Some(EmailEve::from(summary)), truncated: !complete };
+    ctx.events.push(MailEvent::MailComplete { tx_id, record: Box::new(record) });
 }
 
 impl Pop3Parser {
@@ -114,10 +106,7 @@ impl Pop3Parser {
     }
 
     fn start_tls(&mut self, ctx: &mut ParseCtx<'_, MailEvent>) -> Status {
-        if let ServerMode::MultiLine {
-            mail: Some(mail), ..
-        } = std::mem::replace(&mut self.server, ServerMode::Line)
-        {
+        if let ServerMode::MultiLine { mail: Some(mail), .. } = std::mem::replace(&mut self.server, ServerMode::Line) {
             complete(mail, false, ctx);
         }
         self.tls = true;
@@ -127,10 +116,7 @@ impl Pop3Parser {
 
     fn client_input(&mut self, mut data: &[u8], ctx: &mut ParseCtx<'_, MailEvent>) -> Status {
         while !data.is_empty() && !self.tls && !self.stopped {
-            if self.stls_requested
-                && !self.client_lines.is_mid_line()
-                && data.first() == Some(&0x16)
-            {
+            if self.stls_requested && !self.client_lines.is_mid_line() && data.first() == Some(&0x16) {
                 return self.start_tls(ctx);
             }
             let (n, feed) = self.client_lines.feed(data);
@@ -155,10 +141,7 @@ impl Pop3Parser {
             // A SASL response (credentials) unless it plainly is a command.
             // Base64 never holds a space; a bare verb must be one that
             // takes no argument.
-            let bare = matches!(
-                upper.as_slice(),
-                b"QUIT" | b"NOOP" | b"RSET" | b"STAT" | b"CAPA"
-            );
+            let bare = matches!(upper.as_slice(), b"QUIT" | b"NOOP" | b"RSET" | b"STAT" | b"CAPA");
             if !(known && (line.contains(&b' ') || bare)) {
                 return;
             }
@@ -197,10 +180,7 @@ impl Pop3Parser {
             anomaly(ctx, "too_many_pending_commands");
         }
         self.pending.push_back(pending);
-        ctx.events.push(MailEvent::Command {
-            verb: text(&upper, 8),
-            arg: logged.map(|a| text(a, MAX_EVENT_TEXT)),
-        });
+        ctx.events.push(MailEvent::Command { verb: text(&upper, 8), arg: logged.map(|a| text(a, MAX_EVENT_TEXT)) });
     }
 
     fn server_input(&mut self, mut data: &[u8], ctx: &mut ParseCtx<'_, MailEvent>) -> Status {
@@ -255,10 +235,7 @@ impl Pop3Parser {
             }
         };
         self.invalid_server = 0;
-        ctx.events.push(MailEvent::Reply {
-            code: text(code, 4),
-            text: text(rest, MAX_EVENT_TEXT),
-        });
+        ctx.events.push(MailEvent::Reply { code: text(code, 4), text: text(rest, MAX_EVENT_TEXT) });
         if !self.greeting_seen && self.pending.is_empty() {
             self.greeting_seen = true;
             return Status::Continue;
@@ -286,10 +263,7 @@ impl Pop3Parser {
                 };
             }
             Pending::MultiLine if ok => {
-                self.server = ServerMode::MultiLine {
-                    dot: DotDecoder::new(),
-                    mail: None,
-                };
+                self.server = ServerMode::MultiLine { dot: DotDecoder::new(), mail: None };
             }
             _ => {}
         }
@@ -324,10 +298,7 @@ impl StreamParser for Pop3Parser {
                         if let Some(m) = mail {
                             complete(m, false, ctx);
                         }
-                        self.server = ServerMode::MultiLine {
-                            dot: DotDecoder::mid_line(),
-                            mail: None,
-                        };
+                        self.server = ServerMode::MultiLine { dot: DotDecoder::mid_line(), mail: None };
                     }
                     ServerMode::Line => self.server_lines.resync(),
                 }
@@ -338,9 +309,7 @@ impl StreamParser for Pop3Parser {
 
     fn close(&mut self, dir: Direction, ctx: &mut ParseCtx<'_, MailEvent>) {
         if dir == Direction::ToClient {
-            if let ServerMode::MultiLine { mail: Some(m), .. } =
-                std::mem::replace(&mut self.server, ServerMode::Line)
-            {
+            if let ServerMode::MultiLine { mail: Some(m), .. } = std::mem::replace(&mut self.server, ServerMode::Line) {
                 complete(m, false, ctx);
             }
         }
@@ -355,11 +324,7 @@ pub fn probe(dir: Direction, data: &[u8]) -> Probe {
         Direction::ToServer => &[b"CAPA\r", b"CAPA\n", b"STLS\r", b"STLS\n", b"APOP "],
     };
     let n = data.len().min(5);
-    let head = if dir == Direction::ToServer {
-        data[..n].to_ascii_uppercase()
-    } else {
-        data[..n].to_vec()
-    };
+    let head = if dir == Direction::ToServer { data[..n].to_ascii_uppercase() } else { data[..n].to_vec() };
     let mut maybe = false;
     for c in candidates {
         if head.len() >= c.len() && head.starts_with(c) {

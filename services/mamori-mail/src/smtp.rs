@@ -93,8 +93,7 @@ impl Default for SmtpParser {
 }
 
 fn anomaly(ctx: &mut ParseCtx<'_, MailEvent>, name: &'static str) {
-    ctx.events
-        .push(MailEvent::Anomaly(Anomaly::new("smtp", name)));
+    ctx.events.push(MailEvent::Anomaly(Anomaly::new("smtp", name)));
 }
 
 /// Suricata's reading of `MAIL FROM:` / `RCPT TO:` arguments: skip spaces,
@@ -117,13 +116,8 @@ fn is_verb(v: &[u8]) -> bool {
 fn is_command_line(line: &[u8]) -> bool {
     let (verb, _) = verb_and_rest(line);
     let v = verb.to_ascii_uppercase();
-    (line.contains(&b' ')
-        && matches!(
-            v.as_slice(),
-            b"MAIL" | b"RCPT" | b"EHLO" | b"HELO" | b"AUTH"
-        ))
-        || matches!(v.as_slice(), b"QUIT" | b"RSET" | b"NOOP" | b"STARTTLS")
-            && line.len() == v.len()
+    (line.contains(&b' ') && matches!(v.as_slice(), b"MAIL" | b"RCPT" | b"EHLO" | b"HELO" | b"AUTH"))
+        || matches!(v.as_slice(), b"QUIT" | b"RSET" | b"NOOP" | b"STARTTLS") && line.len() == v.len()
 }
 
 impl SmtpParser {
@@ -170,10 +164,7 @@ impl SmtpParser {
             let tx_id = self.next_tx_id;
             self.next_tx_id += 1;
             ctx.events.push(MailEvent::MailStart { tx_id });
-            self.tx = Some(Tx {
-                tx_id,
-                ..Tx::default()
-            });
+            self.tx = Some(Tx { tx_id, ..Tx::default() });
         }
         self.tx.get_or_insert_with(Tx::default)
     }
@@ -183,18 +174,11 @@ impl SmtpParser {
         let email = self.mail.take().map(|m| m.finish(complete, ctx));
         let Some(tx) = self.tx.take() else { return };
         let record = MailRecord {
-            smtp: Some(SmtpEve {
-                helo: self.helo.clone(),
-                mail_from: tx.mail_from,
-                rcpt_to: tx.rcpt_to,
-            }),
+            smtp: Some(SmtpEve { helo: self.helo.clone(), mail_from: tx.mail_from, rcpt_to: tx.rcpt_to }),
             email: email.map(EmailEve::from),
             truncated: !complete,
         };
-        ctx.events.push(MailEvent::MailComplete {
-            tx_id: tx.tx_id,
-            record: Box::new(record),
-        });
+        ctx.events.push(MailEvent::MailComplete { tx_id: tx.tx_id, record: Box::new(record) });
     }
 
     fn start_mail(&mut self, ctx: &mut ParseCtx<'_, MailEvent>) {
@@ -219,10 +203,7 @@ impl SmtpParser {
                 ClientMode::Command | ClientMode::Auth => {
                     // The TLS ClientHello right after STARTTLS: the 220 may
                     // not have been seen yet.
-                    if self.starttls_requested
-                        && !self.client_lines.is_mid_line()
-                        && data.first() == Some(&0x16)
-                    {
+                    if self.starttls_requested && !self.client_lines.is_mid_line() && data.first() == Some(&0x16) {
                         return self.start_tls(ctx);
                     }
                     let (n, feed) = self.client_lines.feed(data);
@@ -256,9 +237,7 @@ impl SmtpParser {
                     n
                 }
                 ClientMode::Bdat { remaining, last } => {
-                    let take = usize::try_from(*remaining)
-                        .unwrap_or(usize::MAX)
-                        .min(data.len());
+                    let take = usize::try_from(*remaining).unwrap_or(usize::MAX).min(data.len());
                     if let Some(mail) = &mut self.mail {
                         mail.feed(&data[..take], ctx);
                     }
@@ -333,12 +312,8 @@ impl SmtpParser {
                 logged_arg = Some(text(arg, MAX_EVENT_TEXT));
                 self.push_pending(Pending::Bdat, ctx);
                 let mut words = arg.split(|&b| b == b' ').filter(|w| !w.is_empty());
-                let size = words
-                    .next()
-                    .and_then(|w| std::str::from_utf8(w).ok()?.parse::<u64>().ok());
-                let last = words
-                    .next()
-                    .is_some_and(|w| w.eq_ignore_ascii_case(b"LAST"));
+                let size = words.next().and_then(|w| std::str::from_utf8(w).ok()?.parse::<u64>().ok());
+                let last = words.next().is_some_and(|w| w.eq_ignore_ascii_case(b"LAST"));
                 match size {
                     Some(size) => {
                         self.start_mail(ctx);
@@ -347,10 +322,7 @@ impl SmtpParser {
                                 self.end_tx(true, ctx);
                             }
                         } else {
-                            self.mode = ClientMode::Bdat {
-                                remaining: size,
-                                last,
-                            };
+                            self.mode = ClientMode::Bdat { remaining: size, last };
                         }
                     }
                     None => anomaly(ctx, "invalid_bdat"),
@@ -359,14 +331,7 @@ impl SmtpParser {
             b"RSET" | b"QUIT" => {
                 let complete = self.mail.is_none();
                 self.end_tx(complete, ctx);
-                self.push_pending(
-                    if verb == b"RSET" {
-                        Pending::Rset
-                    } else {
-                        Pending::Quit
-                    },
-                    ctx,
-                );
+                self.push_pending(if verb == b"RSET" { Pending::Rset } else { Pending::Quit }, ctx);
             }
             b"AUTH" => {
                 // Only the mechanism: an initial response is a credential.
@@ -380,10 +345,7 @@ impl SmtpParser {
             }
             _ => self.push_pending(Pending::Other, ctx),
         }
-        ctx.events.push(MailEvent::Command {
-            verb: text(&verb, 16),
-            arg: logged_arg,
-        });
+        ctx.events.push(MailEvent::Command { verb: text(&verb, 16), arg: logged_arg });
     }
 
     // ---- server side ----
@@ -408,12 +370,7 @@ impl SmtpParser {
 
     fn server_line(&mut self, line: &[u8], ctx: &mut ParseCtx<'_, MailEvent>) -> Status {
         let code = match line.get(..3) {
-            Some(c)
-                if c.iter().all(u8::is_ascii_digit)
-                    && matches!(line.get(3), None | Some(b' ' | b'-')) =>
-            {
-                c
-            }
+            Some(c) if c.iter().all(u8::is_ascii_digit) && matches!(line.get(3), None | Some(b' ' | b'-')) => c,
             _ => {
                 self.invalid_server += 1;
                 anomaly(ctx, "invalid_reply");
@@ -550,10 +507,7 @@ pub fn probe(dir: Direction, data: &[u8]) -> Probe {
         Direction::ToServer => {
             let n = data.len().min(5);
             let head = data[..n].to_ascii_uppercase();
-            if [&b"EHLO "[..], b"HELO "]
-                .iter()
-                .any(|v| v.starts_with(&head))
-            {
+            if [&b"EHLO "[..], b"HELO "].iter().any(|v| v.starts_with(&head)) {
                 if n == 5 {
                     Probe::Match
                 } else {
@@ -570,17 +524,11 @@ pub fn probe(dir: Direction, data: &[u8]) -> Probe {
                 return Probe::NoMatch;
             }
             let Some(end) = memchr::memchr(b'\n', data) else {
-                return if data.len() < 512 {
-                    Probe::NeedMore
-                } else {
-                    Probe::Match
-                };
+                return if data.len() < 512 { Probe::NeedMore } else { Probe::Match };
             };
             let line = data[..end].to_ascii_uppercase();
             // "220 ProFTPD", "220 (vsFTPd 3.0.3)", "220 Microsoft FTP Service".
-            if memchr::memmem::find(&line, b"FTP").is_some()
-                && memchr::memmem::find(&line, b"SMTP").is_none()
-            {
+            if memchr::memmem::find(&line, b"FTP").is_some() && memchr::memmem::find(&line, b"SMTP").is_none() {
                 Probe::NoMatch
             } else {
                 Probe::Match

@@ -7,11 +7,7 @@ use mamori_applayer::{Direction, FileEnd, Probe, Status};
 use mamori_mail::{imap, ImapParser, MailEvent};
 
 fn fetch_answer(n: u32, item: &str, m: &[u8]) -> Vec<u8> {
-    let mut v = format!(
-        "* {n} FETCH (FLAGS (\\Seen) UID 4{n} {item} {{{}}}\r\n",
-        m.len()
-    )
-    .into_bytes();
+    let mut v = format!("* {n} FETCH (FLAGS (\\Seen) UID 4{n} {item} {{{}}}\r\n", m.len()).into_bytes();
     v.extend_from_slice(m);
     v.extend_from_slice(b")\r\n");
     v
@@ -25,22 +21,13 @@ fn session(att: &[u8], sent: &[u8]) -> Vec<(Direction, Vec<u8>)> {
     append_body.extend_from_slice(b"\r\n");
     append.truncate(append.len());
     vec![
-        (
-            S,
-            b"* OK [CAPABILITY IMAP4rev1 STARTTLS] Dovecot ready.\r\n".to_vec(),
-        ),
+        (S, b"* OK [CAPABILITY IMAP4rev1 STARTTLS] Dovecot ready.\r\n".to_vec()),
         (C, b"a1 CAPABILITY\r\n".to_vec()),
-        (
-            S,
-            b"* CAPABILITY IMAP4rev1 LITERAL+\r\na1 OK done\r\n".to_vec(),
-        ),
+        (S, b"* CAPABILITY IMAP4rev1 LITERAL+\r\na1 OK done\r\n".to_vec()),
         (C, b"a2 LOGIN \"bob\" \"s3cr3t\"\r\n".to_vec()),
         (S, b"a2 OK Logged in\r\n".to_vec()),
         (C, b"a3 SELECT INBOX\r\n".to_vec()),
-        (
-            S,
-            b"* 2 EXISTS\r\n* OK [UIDVALIDITY 1] ok\r\na3 OK [READ-WRITE] done\r\n".to_vec(),
-        ),
+        (S, b"* 2 EXISTS\r\n* OK [UIDVALIDITY 1] ok\r\na3 OK [READ-WRITE] done\r\n".to_vec()),
         (C, b"a4 FETCH 1:2 (FLAGS BODY.PEEK[])\r\n".to_vec()),
         (S, {
             let mut v = fetch_answer(1, "BODY[]", &m);
@@ -69,47 +56,23 @@ fn fetch_and_append_carry_mails() {
     assert_eq!(run.starts(), vec![0, 1]);
     let recs = run.records();
     assert_eq!(recs.len(), 2);
-    assert_eq!(
-        recs[0].1.email.as_ref().unwrap().subject.as_deref(),
-        Some("Fetched")
-    );
-    assert_eq!(
-        recs[1].1.email.as_ref().unwrap().subject.as_deref(),
-        Some("Sent one")
-    );
-    assert_eq!(
-        run.file_hashes(),
-        vec![
-            (b"f.pdf".to_vec(), 0, sha(&att)),
-            (b"s.docx".to_vec(), 1, sha(&sent))
-        ]
-    );
+    assert_eq!(recs[0].1.email.as_ref().unwrap().subject.as_deref(), Some("Fetched"));
+    assert_eq!(recs[1].1.email.as_ref().unwrap().subject.as_deref(), Some("Sent one"));
+    assert_eq!(run.file_hashes(), vec![(b"f.pdf".to_vec(), 0, sha(&att)), (b"s.docx".to_vec(), 1, sha(&sent))]);
     assert_eq!(run.files.files[0].dir, S);
     assert_eq!(run.files.files[1].dir, C);
-    assert!(run
-        .files
-        .files
-        .iter()
-        .all(|f| f.end == Some(FileEnd::Closed)));
+    assert!(run.files.files.iter().all(|f| f.end == Some(FileEnd::Closed)));
     assert!(run.anomalies().is_empty(), "{:?}", run.anomalies());
     let verbs: Vec<String> = run.commands().into_iter().map(|c| c.0).collect();
-    assert_eq!(
-        verbs,
-        vec!["CAPABILITY", "LOGIN", "SELECT", "FETCH", "APPEND", "LOGOUT"]
-    );
-    assert_eq!(
-        run.replies(),
-        vec!["OK", "OK", "OK", "OK", "OK", "OK", "OK", "BYE", "OK"]
-    );
+    assert_eq!(verbs, vec!["CAPABILITY", "LOGIN", "SELECT", "FETCH", "APPEND", "LOGOUT"]);
+    assert_eq!(run.replies(), vec!["OK", "OK", "OK", "OK", "OK", "OK", "OK", "BYE", "OK"]);
 }
 
 #[test]
 fn login_password_never_recorded() {
     let run = play_owned(&session(b"a", b"b"), None);
     assert!(!run.debug_text().contains("s3cr3t"));
-    assert!(run
-        .commands()
-        .contains(&("LOGIN".into(), Some("bob".into()))));
+    assert!(run.commands().contains(&("LOGIN".into(), Some("bob".into()))));
 
     // Password sent as a literal.
     let script: Vec<(Direction, &[u8])> = vec![
@@ -148,21 +111,14 @@ fn server_stream_split_at_every_offset() {
         s.insert(idx + 1, (S, tail));
         let run = play_owned(&s, None);
         assert_eq!(run.file_hashes(), want, "cut {cut}");
-        assert!(
-            run.anomalies().is_empty(),
-            "cut {cut}: {:?}",
-            run.anomalies()
-        );
+        assert!(run.anomalies().is_empty(), "cut {cut}: {:?}", run.anomalies());
     }
 }
 
 #[test]
 fn refused_append_literal_is_not_waited_for() {
-    let script: Vec<(Direction, &[u8])> = vec![
-        (C, b"a5 APPEND Nope {500}\r\n"),
-        (S, b"a5 NO [TRYCREATE] no such mailbox\r\n"),
-        (C, b"a6 LOGOUT\r\n"),
-    ];
+    let script: Vec<(Direction, &[u8])> =
+        vec![(C, b"a5 APPEND Nope {500}\r\n"), (S, b"a5 NO [TRYCREATE] no such mailbox\r\n"), (C, b"a6 LOGOUT\r\n")];
     let run = play(&mut ImapParser::new(), &script, None);
     let verbs: Vec<String> = run.commands().into_iter().map(|c| c.0).collect();
     assert_eq!(verbs, vec!["APPEND", "LOGOUT"]);
@@ -179,19 +135,13 @@ fn mailbox_literal_is_not_a_mail() {
     let run = play(&mut ImapParser::new(), &[(C, &c)], None);
     let recs = run.records();
     assert_eq!(recs.len(), 1);
-    assert_eq!(
-        recs[0].1.email.as_ref().unwrap().subject.as_deref(),
-        Some("lit")
-    );
+    assert_eq!(recs[0].1.email.as_ref().unwrap().subject.as_deref(), Some("lit"));
 }
 
 #[test]
 fn starttls() {
-    let script: Vec<(Direction, &[u8])> = vec![
-        (S, b"* OK ready\r\n"),
-        (C, b"x STARTTLS\r\n"),
-        (S, b"x OK Begin TLS negotiation now\r\n"),
-    ];
+    let script: Vec<(Direction, &[u8])> =
+        vec![(S, b"* OK ready\r\n"), (C, b"x STARTTLS\r\n"), (S, b"x OK Begin TLS negotiation now\r\n")];
     let run = play(&mut ImapParser::new(), &script, None);
     assert_eq!(run.statuses.last(), Some(&Status::StartTls));
     assert!(run.events.iter().any(|e| matches!(e, MailEvent::StartTls)));
@@ -199,11 +149,8 @@ fn starttls() {
 
 #[test]
 fn compress_stops_parsing() {
-    let script: Vec<(Direction, &[u8])> = vec![
-        (C, b"c1 COMPRESS DEFLATE\r\n"),
-        (S, b"c1 OK DEFLATE active\r\n"),
-        (S, b"\x78\x9c garbage"),
-    ];
+    let script: Vec<(Direction, &[u8])> =
+        vec![(C, b"c1 COMPRESS DEFLATE\r\n"), (S, b"c1 OK DEFLATE active\r\n"), (S, b"\x78\x9c garbage")];
     let run = play(&mut ImapParser::new(), &script, None);
     assert_eq!(run.statuses[1..], [Status::Stop, Status::Stop]);
     assert!(run.anomalies().contains(&"compressed_session"));
@@ -216,22 +163,15 @@ fn gap_inside_literal_keeps_framing() {
     let mut p = ImapParser::new();
     let mut events = Vec::new();
     let mut files = mamori_applayer::MemorySink::default();
-    let mut ctx = mamori_applayer::ParseCtx {
-        events: &mut events,
-        files: &mut files,
-    };
+    let mut ctx = mamori_applayer::ParseCtx { events: &mut events, files: &mut files };
     use mamori_applayer::StreamParser;
     p.input(S, &answer[..2000], &mut ctx);
     p.gap(S, 1000, &mut ctx);
     p.input(S, &answer[3000..], &mut ctx);
     p.input(S, b"a1 OK done\r\n", &mut ctx);
     assert_eq!(files.files[0].end, Some(FileEnd::Truncated));
-    assert!(events
-        .iter()
-        .any(|e| matches!(e, MailEvent::Reply { code, .. } if code == "OK")));
-    assert!(!events
-        .iter()
-        .any(|e| matches!(e, MailEvent::Anomaly(a) if a.event == "invalid_reply")));
+    assert!(events.iter().any(|e| matches!(e, MailEvent::Reply { code, .. } if code == "OK")));
+    assert!(!events.iter().any(|e| matches!(e, MailEvent::Anomaly(a) if a.event == "invalid_reply")));
 }
 
 #[test]
@@ -244,11 +184,7 @@ fn partial_and_section_fetches() {
         ("RFC822.HEADER", false),
         ("BINARY[]", true),
     ] {
-        let run = play(
-            &mut ImapParser::new(),
-            &[(S, &fetch_answer(1, item, m))],
-            None,
-        );
+        let run = play(&mut ImapParser::new(), &[(S, &fetch_answer(1, item, m))], None);
         assert_eq!(run.records().len(), usize::from(is_mail), "{item}");
     }
 }
@@ -258,46 +194,25 @@ fn huge_literal_size_is_skipped_not_buffered() {
     let mut p = ImapParser::new();
     let mut events = Vec::new();
     let mut sink = mamori_applayer::NullSink::default();
-    let mut ctx = mamori_applayer::ParseCtx {
-        events: &mut events,
-        files: &mut sink,
-    };
+    let mut ctx = mamori_applayer::ParseCtx { events: &mut events, files: &mut sink };
     use mamori_applayer::StreamParser;
-    p.input(
-        S,
-        b"* 1 FETCH (BODY[HEADER] {18446744073709551615}\r\n",
-        &mut ctx,
-    );
+    p.input(S, b"* 1 FETCH (BODY[HEADER] {18446744073709551615}\r\n", &mut ctx);
     let chunk = vec![0u8; 65536];
     for _ in 0..16 {
         assert_eq!(p.input(S, &chunk, &mut ctx), Status::Continue);
     }
     // Still inside that literal: this is literal data, not a line.
-    assert_eq!(
-        p.input(
-            S,
-            b"* 1 FETCH (BODY[] {99999999999999999999999}\r\n",
-            &mut ctx
-        ),
-        Status::Continue
-    );
+    assert_eq!(p.input(S, b"* 1 FETCH (BODY[] {99999999999999999999999}\r\n", &mut ctx), Status::Continue);
 
     // A size that does not fit 64 bits cannot be framed: stop.
-    let run = play(
-        &mut ImapParser::new(),
-        &[(S, b"* 1 FETCH (BODY[] {99999999999999999999999}\r\n")],
-        None,
-    );
+    let run = play(&mut ImapParser::new(), &[(S, b"* 1 FETCH (BODY[] {99999999999999999999999}\r\n")], None);
     assert_eq!(run.statuses, vec![Status::Stop]);
     assert_eq!(run.anomalies(), vec!["invalid_literal"]);
 }
 
 #[test]
 fn probes() {
-    assert_eq!(
-        imap::probe(S, b"* OK [CAPABILITY IMAP4rev1] ready\r\n"),
-        Probe::Match
-    );
+    assert_eq!(imap::probe(S, b"* OK [CAPABILITY IMAP4rev1] ready\r\n"), Probe::Match);
     assert_eq!(imap::probe(S, b"* PREAUTH hi"), Probe::Match);
     assert_eq!(imap::probe(S, b"* O"), Probe::NeedMore);
     assert_eq!(imap::probe(S, b"+OK pop"), Probe::NoMatch);

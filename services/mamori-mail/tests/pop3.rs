@@ -17,15 +17,9 @@ fn session(att: &[u8]) -> Vec<(Direction, Vec<u8>)> {
     let m = mail("Invoice", "inv.pdf", att);
     let headers_only = b"Subject: second\r\nFrom: x@y\r\n\r\n".to_vec();
     vec![
-        (
-            S,
-            b"+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n".to_vec(),
-        ),
+        (S, b"+OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>\r\n".to_vec()),
         (C, b"CAPA\r\n".to_vec()),
-        (
-            S,
-            b"+OK Capability list follows\r\nUSER\r\nUIDL\r\nTOP\r\n.\r\n".to_vec(),
-        ),
+        (S, b"+OK Capability list follows\r\nUSER\r\nUIDL\r\nTOP\r\n.\r\n".to_vec()),
         (C, b"USER bob\r\n".to_vec()),
         (S, b"+OK\r\n".to_vec()),
         (C, b"PASS hunter2\r\n".to_vec()),
@@ -59,10 +53,7 @@ fn retr_and_top_are_mails() {
     let e0 = recs[0].1.email.as_ref().unwrap();
     assert_eq!(e0.subject.as_deref(), Some("Invoice"));
     assert_eq!(e0.attachment, vec!["inv.pdf".to_owned()]);
-    assert_eq!(
-        recs[1].1.email.as_ref().unwrap().subject.as_deref(),
-        Some("second")
-    );
+    assert_eq!(recs[1].1.email.as_ref().unwrap().subject.as_deref(), Some("second"));
     assert_eq!(run.file_hashes(), vec![(b"inv.pdf".to_vec(), 0, sha(&att))]);
     assert_eq!(run.files.files[0].dir, S);
     assert_eq!(run.files.files[0].end, Some(FileEnd::Closed));
@@ -110,10 +101,7 @@ fn stls_and_sasl() {
     assert_eq!(run.statuses.last(), Some(&Status::StartTls));
     assert!(run.events.iter().any(|e| matches!(e, MailEvent::StartTls)));
     assert!(!run.debug_text().contains("AGJvYgBodW50ZXIy"));
-    assert_eq!(
-        run.commands(),
-        vec![("AUTH".into(), Some("PLAIN".into())), ("STLS".into(), None)]
-    );
+    assert_eq!(run.commands(), vec![("AUTH".into(), Some("PLAIN".into())), ("STLS".into(), None)]);
 }
 
 #[test]
@@ -123,10 +111,7 @@ fn gap_inside_retr_truncates_and_recovers() {
     let mut p = Pop3Parser::new();
     let mut events = Vec::new();
     let mut files = mamori_applayer::MemorySink::default();
-    let mut ctx = mamori_applayer::ParseCtx {
-        events: &mut events,
-        files: &mut files,
-    };
+    let mut ctx = mamori_applayer::ParseCtx { events: &mut events, files: &mut files };
     use mamori_applayer::StreamParser;
     p.input(S, b"+OK hi\r\n", &mut ctx);
     p.input(C, b"RETR 1\r\nSTAT\r\n", &mut ctx);
@@ -136,10 +121,7 @@ fn gap_inside_retr_truncates_and_recovers() {
     p.input(C, b"NOOP\r\n", &mut ctx);
     p.input(S, b"+OK\r\n", &mut ctx);
     assert_eq!(files.files[0].end, Some(FileEnd::Truncated));
-    let replies = events
-        .iter()
-        .filter(|e| matches!(e, MailEvent::Reply { .. }))
-        .count();
+    let replies = events.iter().filter(|e| matches!(e, MailEvent::Reply { .. })).count();
     assert_eq!(replies, 3);
 }
 

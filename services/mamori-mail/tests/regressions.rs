@@ -11,11 +11,7 @@ fn regressions_do_not_panic() {
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).expect("regressions dir") {
         let path = entry.unwrap().path();
-        let name = path
-            .file_name()
-            .and_then(|f| f.to_str())
-            .unwrap_or_default()
-            .to_owned();
+        let name = path.file_name().and_then(|f| f.to_str()).unwrap_or_default().to_owned();
         if name == ".gitkeep" {
             continue;
         }

@@ -14,11 +14,7 @@ fn session(att1: &[u8], att2: &[u8]) -> Vec<(mamori_applayer::Direction, Vec<u8>
     vec![
         (S, b"220 mx.example.com ESMTP Postfix\r\n".to_vec()),
         (C, b"EHLO client.example.org\r\n".to_vec()),
-        (
-            S,
-            b"250-mx.example.com\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250 8BITMIME\r\n"
-                .to_vec(),
-        ),
+        (S, b"250-mx.example.com\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250 8BITMIME\r\n".to_vec()),
         (C, b"MAIL FROM:<alice@example.com> SIZE=1234\r\n".to_vec()),
         (S, b"250 2.1.0 Ok\r\n".to_vec()),
         (C, b"RCPT TO:<bob@example.com>\r\n".to_vec()),
@@ -30,14 +26,8 @@ fn session(att1: &[u8], att2: &[u8]) -> Vec<(mamori_applayer::Direction, Vec<u8>
         (C, data1),
         (S, b"250 2.0.0 Ok: queued as 1\r\n".to_vec()),
         // Pipelined second transaction.
-        (
-            C,
-            b"MAIL FROM:<alice@example.com>\r\nRCPT TO:<dave@example.com>\r\nDATA\r\n".to_vec(),
-        ),
-        (
-            S,
-            b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go ahead\r\n".to_vec(),
-        ),
+        (C, b"MAIL FROM:<alice@example.com>\r\nRCPT TO:<dave@example.com>\r\nDATA\r\n".to_vec()),
+        (S, b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go ahead\r\n".to_vec()),
         (C, data2),
         (S, b"250 2.0.0 Ok: queued as 2\r\n".to_vec()),
         (C, b"QUIT\r\n".to_vec()),
@@ -49,8 +39,7 @@ fn play_owned(
     script: &[(mamori_applayer::Direction, Vec<u8>)],
     cut: Option<(mamori_applayer::Direction, usize)>,
 ) -> Run {
-    let s: Vec<(mamori_applayer::Direction, &[u8])> =
-        script.iter().map(|(d, b)| (*d, b.as_slice())).collect();
+    let s: Vec<(mamori_applayer::Direction, &[u8])> = script.iter().map(|(d, b)| (*d, b.as_slice())).collect();
     play(&mut SmtpParser::new(), &s, cut)
 }
 
@@ -74,32 +63,13 @@ fn two_mails_with_attachments_and_eve() {
     );
     let e1 = recs[1].1.email.as_ref().unwrap();
     assert_eq!(e1.subject.as_deref(), Some("以上"));
-    assert_eq!(
-        recs[1].1.smtp.as_ref().unwrap().rcpt_to,
-        vec!["<dave@example.com>".to_owned()]
-    );
+    assert_eq!(recs[1].1.smtp.as_ref().unwrap().rcpt_to, vec!["<dave@example.com>".to_owned()]);
 
-    assert_eq!(
-        run.file_hashes(),
-        vec![
-            (b"one.bin".to_vec(), 0, sha(&a1)),
-            (b"two.bin".to_vec(), 1, sha(&a2))
-        ]
-    );
-    assert!(run
-        .files
-        .files
-        .iter()
-        .all(|f| f.end == Some(FileEnd::Closed) && f.dir == C));
-    assert_eq!(
-        run.replies(),
-        vec!["220", "250", "250", "250", "250", "354", "250", "250", "250", "354", "250", "221"]
-    );
+    assert_eq!(run.file_hashes(), vec![(b"one.bin".to_vec(), 0, sha(&a1)), (b"two.bin".to_vec(), 1, sha(&a2))]);
+    assert!(run.files.files.iter().all(|f| f.end == Some(FileEnd::Closed) && f.dir == C));
+    assert_eq!(run.replies(), vec!["220", "250", "250", "250", "250", "354", "250", "250", "250", "354", "250", "221"]);
     let verbs: Vec<String> = run.commands().into_iter().map(|c| c.0).collect();
-    assert_eq!(
-        verbs,
-        vec!["EHLO", "MAIL", "RCPT", "RCPT", "DATA", "MAIL", "RCPT", "DATA", "QUIT"]
-    );
+    assert_eq!(verbs, vec!["EHLO", "MAIL", "RCPT", "RCPT", "DATA", "MAIL", "RCPT", "DATA", "QUIT"]);
     assert!(run.anomalies().is_empty(), "{:?}", run.anomalies());
     assert!(run.statuses.iter().all(|s| *s == Status::Continue));
 }
@@ -119,11 +89,7 @@ fn client_stream_split_at_every_offset() {
     }
     // And the pipelined command block and replies.
     for cut in 0..script[13].1.len() {
-        assert_eq!(
-            play_owned(&script, Some((C, cut))).file_hashes(),
-            want,
-            "pipelined cut {cut}"
-        );
+        assert_eq!(play_owned(&script, Some((C, cut))).file_hashes(), want, "pipelined cut {cut}");
     }
     for cut in 0..script[2].1.len() {
         assert_eq!(play_owned(&script, Some((S, cut))).records().len(), 2);
@@ -160,13 +126,7 @@ fn starttls_accepted_hands_over() {
     let run = play(&mut p, &script, None);
     assert_eq!(run.statuses[4], Status::StartTls);
     assert_eq!(run.statuses[5], Status::StartTls);
-    assert_eq!(
-        run.events
-            .iter()
-            .filter(|e| matches!(e, MailEvent::StartTls))
-            .count(),
-        1
-    );
+    assert_eq!(run.events.iter().filter(|e| matches!(e, MailEvent::StartTls)).count(), 1);
     assert!(run.anomalies().is_empty());
 }
 
@@ -234,10 +194,7 @@ fn bdat_chunks_are_not_unstuffed() {
     assert_eq!(run.file_hashes(), vec![(b"c.bin".to_vec(), 0, sha(&att))]);
     let recs = run.records();
     assert_eq!(recs.len(), 1);
-    assert_eq!(
-        recs[0].1.email.as_ref().unwrap().subject.as_deref(),
-        Some("chunked")
-    );
+    assert_eq!(recs[0].1.email.as_ref().unwrap().subject.as_deref(), Some("chunked"));
     assert_eq!(run.commands().last().unwrap().0, "QUIT");
 }
 
@@ -264,10 +221,7 @@ fn gap_in_data_truncates_and_resyncs() {
     let mut p = SmtpParser::new();
     let mut events = Vec::new();
     let mut files = mamori_applayer::MemorySink::default();
-    let mut ctx = ParseCtx {
-        events: &mut events,
-        files: &mut files,
-    };
+    let mut ctx = ParseCtx { events: &mut events, files: &mut files };
     p.input(C, b"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n", &mut ctx);
     p.input(C, &data[..1500], &mut ctx);
     assert_eq!(p.gap(C, 500, &mut ctx), Status::Continue);
@@ -282,9 +236,7 @@ fn gap_in_data_truncates_and_resyncs() {
         .collect();
     assert_eq!(truncated, vec![true]);
     assert_eq!(files.files[0].end, Some(FileEnd::Truncated));
-    assert!(events
-        .iter()
-        .any(|e| matches!(e, MailEvent::MailStart { tx_id: 1 })));
+    assert!(events.iter().any(|e| matches!(e, MailEvent::MailStart { tx_id: 1 })));
 }
 
 #[test]
@@ -295,9 +247,7 @@ fn long_lines_and_garbage() {
     assert_eq!(run.anomalies(), vec!["line_too_long"]);
     assert_eq!(run.commands(), vec![("NOOP".into(), None)]);
 
-    let garbage: Vec<u8> = (0..40)
-        .flat_map(|i| format!("\x01\x02{i}\r\n").into_bytes())
-        .collect();
+    let garbage: Vec<u8> = (0..40).flat_map(|i| format!("\x01\x02{i}\r\n").into_bytes()).collect();
     let run = play(&mut SmtpParser::new(), &[(C, &garbage)], None);
     assert_eq!(run.statuses.last(), Some(&Status::Stop));
 }
@@ -306,10 +256,8 @@ fn long_lines_and_garbage() {
 fn session_closed_mid_mail_truncates() {
     let att = binary(1000, 6);
     let data = dot_stuff(&mail("cut", "c.bin", &att));
-    let script: Vec<(mamori_applayer::Direction, &[u8])> = vec![
-        (C, b"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n"),
-        (C, &data[..data.len() / 2]),
-    ];
+    let script: Vec<(mamori_applayer::Direction, &[u8])> =
+        vec![(C, b"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n"), (C, &data[..data.len() / 2])];
     let run = play(&mut SmtpParser::new(), &script, None);
     let recs = run.records();
     assert!(recs[0].1.truncated);
@@ -318,18 +266,9 @@ fn session_closed_mid_mail_truncates() {
 
 #[test]
 fn probes() {
-    assert_eq!(
-        smtp::probe(S, b"220 mx.example.com ESMTP Postfix\r\n"),
-        Probe::Match
-    );
-    assert_eq!(
-        smtp::probe(S, b"220-mx.example.com ESMTP\r\n"),
-        Probe::Match
-    );
-    assert_eq!(
-        smtp::probe(S, b"220 ProFTPD 1.3.5 Server ready.\r\n"),
-        Probe::NoMatch
-    );
+    assert_eq!(smtp::probe(S, b"220 mx.example.com ESMTP Postfix\r\n"), Probe::Match);
+    assert_eq!(smtp::probe(S, b"220-mx.example.com ESMTP\r\n"), Probe::Match);
+    assert_eq!(smtp::probe(S, b"220 ProFTPD 1.3.5 Server ready.\r\n"), Probe::NoMatch);
     assert_eq!(smtp::probe(S, b"220 (vsFTPd 3.0.3)\r\n"), Probe::NoMatch);
     assert_eq!(smtp::probe(S, b"220 mx"), Probe::NeedMore);
     assert_eq!(smtp::probe(S, b"22"), Probe::NeedMore);
@@ -347,10 +286,7 @@ fn input_after_stop_is_harmless() {
     let mut p = SmtpParser::new();
     let mut events = Vec::new();
     let mut sink = NullSink::default();
-    let mut ctx = ParseCtx {
-        events: &mut events,
-        files: &mut sink,
-    };
+    let mut ctx = ParseCtx { events: &mut events, files: &mut sink };
     let garbage = vec![b'\x01'; 10];
     for _ in 0..30 {
         let mut g = garbage.clone();

@@ -26,10 +26,7 @@ impl CryptoStream {
             return Ok(());
         }
         let start = usize::try_from(offset).map_err(|_| CryptoError::TooLong)?;
-        let end = start
-            .checked_add(data.len())
-            .filter(|&e| e <= MAX_CRYPTO_STREAM)
-            .ok_or(CryptoError::TooLong)?;
+        let end = start.checked_add(data.len()).filter(|&e| e <= MAX_CRYPTO_STREAM).ok_or(CryptoError::TooLong)?;
         if self.buf.len() < end {
             self.buf.resize(end, 0);
         }
@@ -87,13 +84,9 @@ mod tests {
     #[test]
     fn bounds() {
         let mut s = CryptoStream::default();
-        assert_eq!(
-            s.insert(MAX_CRYPTO_STREAM as u64, b"x"),
-            Err(CryptoError::TooLong)
-        );
+        assert_eq!(s.insert(MAX_CRYPTO_STREAM as u64, b"x"), Err(CryptoError::TooLong));
         assert_eq!(s.insert(u64::MAX, b"x"), Err(CryptoError::TooLong));
-        s.insert((MAX_CRYPTO_STREAM - 1) as u64, b"x")
-            .expect("last byte fits");
+        s.insert((MAX_CRYPTO_STREAM - 1) as u64, b"x").expect("last byte fits");
         let mut s = CryptoStream::default();
         let mut result = Ok(());
         for i in 0..=MAX_RANGES as u64 {

@@ -1,9 +1,7 @@
 //! Per-flow QUIC state: Initial keys, CRYPTO reassembly, hellos found.
 
 use mamori_applayer::{Anomaly, Direction};
-use mamori_tls::{
-    parse_client_hello, parse_server_hello, ClientHello, ServerHello, MAX_HANDSHAKE_MESSAGE,
-};
+use mamori_tls::{parse_client_hello, parse_server_hello, ClientHello, ServerHello, MAX_HANDSHAKE_MESSAGE};
 
 use crate::crypto_stream::{CryptoError, CryptoStream};
 use crate::frames::crypto_frames;
@@ -102,11 +100,7 @@ impl QuicFlow {
         let mut rest = payload;
         for index in 0..MAX_PACKETS_PER_DATAGRAM {
             let Some(&first) = rest.first() else { return };
-            let version = rest
-                .get(1..5)
-                .and_then(|v| v.try_into().ok())
-                .map(u32::from_be_bytes)
-                .map(QuicVersion);
+            let version = rest.get(1..5).and_then(|v| v.try_into().ok()).map(u32::from_be_bytes).map(QuicVersion);
             if first & 0x80 == 0 {
                 // Short header (1-RTT), or a gQUIC public header.
                 if index == 0 && dir == Direction::ToServer {
@@ -162,12 +156,7 @@ impl QuicFlow {
     /// arrived in `dir`. For fuzzing the code behind the AEAD, which random
     /// input never gets through.
     #[doc(hidden)]
-    pub fn fuzz_decrypted_initial(
-        &mut self,
-        dir: Direction,
-        payload: &[u8],
-        events: &mut Vec<QuicEvent>,
-    ) {
+    pub fn fuzz_decrypted_initial(&mut self, dir: Direction, payload: &[u8], events: &mut Vec<QuicEvent>) {
         if self.search_of(dir) == Search::Over {
             return;
         }
@@ -175,10 +164,7 @@ impl QuicFlow {
     }
 
     fn search_of(&self, dir: Direction) -> Search {
-        self.search
-            .get(dir.index())
-            .copied()
-            .unwrap_or(Search::Over)
+        self.search.get(dir.index()).copied().unwrap_or(Search::Over)
     }
 
     fn give_up(&mut self, dir: Direction) {
@@ -219,13 +205,7 @@ impl QuicFlow {
         self.frames(dir, header.version, &opened.payload, events);
     }
 
-    fn frames(
-        &mut self,
-        dir: Direction,
-        version: QuicVersion,
-        payload: &[u8],
-        events: &mut Vec<QuicEvent>,
-    ) {
+    fn frames(&mut self, dir: Direction, version: QuicVersion, payload: &[u8], events: &mut Vec<QuicEvent>) {
         let (frames, error) = crypto_frames(payload);
         if error.is_some() {
             self.anomaly("invalid_frame", events);
@@ -278,18 +258,11 @@ impl QuicFlow {
                 self.largest_pn = [None; 2];
                 Some(opened)
             }
-            Direction::ToClient => {
-                open_initial(packet, header, &self.keys.as_ref()?.server, largest)
-            }
+            Direction::ToClient => open_initial(packet, header, &self.keys.as_ref()?.server, largest),
         }
     }
 
-    fn look_for_hello(
-        &mut self,
-        dir: Direction,
-        version: QuicVersion,
-        events: &mut Vec<QuicEvent>,
-    ) {
+    fn look_for_hello(&mut self, dir: Direction, version: QuicVersion, events: &mut Vec<QuicEvent>) {
         let Some(stream) = self.crypto.get(dir.index()) else {
             return;
         };
@@ -323,10 +296,7 @@ impl QuicFlow {
             },
             Direction::ToClient => match parse_server_hello(body) {
                 Ok(sh) => {
-                    events.push(QuicEvent::ServerHello {
-                        version,
-                        tls: Box::new(sh.clone()),
-                    });
+                    events.push(QuicEvent::ServerHello { version, tls: Box::new(sh.clone()) });
                     self.server_hello = Some(sh);
                 }
                 Err(_) => self.anomaly("invalid_server_hello", events),
@@ -335,16 +305,8 @@ impl QuicFlow {
         self.give_up(dir);
     }
 
-    fn found_client_hello(
-        &mut self,
-        version: QuicVersion,
-        ch: ClientHello,
-        events: &mut Vec<QuicEvent>,
-    ) {
-        let user_agent = ch
-            .quic_transport_parameters
-            .as_deref()
-            .and_then(transport_params::user_agent);
+    fn found_client_hello(&mut self, version: QuicVersion, ch: ClientHello, events: &mut Vec<QuicEvent>) {
+        let user_agent = ch.quic_transport_parameters.as_deref().and_then(transport_params::user_agent);
         let hello = QuicClientHello {
             version,
             sni: ch.sni().map(|s| s.into_owned()),
@@ -354,24 +316,14 @@ impl QuicFlow {
         self.emit_client_hello(hello, events);
     }
 
-    fn found_chlo(
-        &mut self,
-        version: QuicVersion,
-        chlo: Option<gquic::Chlo>,
-        events: &mut Vec<QuicEvent>,
-    ) {
+    fn found_chlo(&mut self, version: QuicVersion, chlo: Option<gquic::Chlo>, events: &mut Vec<QuicEvent>) {
         let Some(chlo) = chlo else {
             self.anomaly("invalid_chlo", events);
             self.give_up(Direction::ToServer);
             return;
         };
         let text = |b: Option<Vec<u8>>| b.map(|v| String::from_utf8_lossy(&v).into_owned());
-        let hello = QuicClientHello {
-            version,
-            sni: text(chlo.sni),
-            user_agent: text(chlo.user_agent),
-            tls: None,
-        };
+        let hello = QuicClientHello { version, sni: text(chlo.sni), user_agent: text(chlo.user_agent), tls: None };
         self.emit_client_hello(hello, events);
     }
 
@@ -392,11 +344,7 @@ impl QuicFlow {
         if flags & 0x09 != 0x09 {
             return; // no version or no connection ID: not a client's first packet
         }
-        let Some(version) = d
-            .get(9..13)
-            .and_then(|v| v.try_into().ok())
-            .map(u32::from_be_bytes)
-            .map(QuicVersion)
+        let Some(version) = d.get(9..13).and_then(|v| v.try_into().ok()).map(u32::from_be_bytes).map(QuicVersion)
         else {
             return;
         };
@@ -437,13 +385,7 @@ mod tests {
     }
 
     /// A protected Initial with a 4-byte packet number.
-    fn initial(
-        version: QuicVersion,
-        dcid: &[u8],
-        keys: &DirectionKeys,
-        pn: u32,
-        frames: &[u8],
-    ) -> Vec<u8> {
+    fn initial(version: QuicVersion, dcid: &[u8], keys: &DirectionKeys, pn: u32, frames: &[u8]) -> Vec<u8> {
         let mut h = vec![0xc3 | (version.initial_type() << 4)];
         h.extend_from_slice(&version.0.to_be_bytes());
         h.push(dcid.len() as u8);
@@ -519,30 +461,13 @@ mod tests {
             // Second half first, itself split into two frames in reverse order.
             let (b1, b2) = b.split_at(300);
             let second = [crypto(1000, b2), vec![0x01], crypto(700, b1)].concat();
-            flow.datagram(
-                Direction::ToServer,
-                &initial(version, &DCID, &keys.client, 1, &second),
-                &mut events,
-            );
+            flow.datagram(Direction::ToServer, &initial(version, &DCID, &keys.client, 1, &second), &mut events);
             assert!(hello_sni(&events).is_empty());
-            flow.datagram(
-                Direction::ToServer,
-                &initial(version, &DCID, &keys.client, 0, &crypto(0, a)),
-                &mut events,
-            );
-            assert_eq!(
-                hello_sni(&events),
-                vec![Some("split.example".to_string())],
-                "{version:?}"
-            );
-            let tls = flow
-                .client_hello()
-                .and_then(|h| h.tls.as_ref())
-                .expect("tls hello");
+            flow.datagram(Direction::ToServer, &initial(version, &DCID, &keys.client, 0, &crypto(0, a)), &mut events);
+            assert_eq!(hello_sni(&events), vec![Some("split.example".to_string())], "{version:?}");
+            let tls = flow.client_hello().and_then(|h| h.tls.as_ref()).expect("tls hello");
             assert_eq!(tls.key_share_groups, vec![0x11ec]);
-            assert!(tls
-                .ja4(mamori_tls::Transport::Quic)
-                .starts_with("q13d0104h3_"));
+            assert!(tls.ja4(mamori_tls::Transport::Quic).starts_with("q13d0104h3_"));
         }
     }
 
@@ -553,17 +478,9 @@ mod tests {
         let (a, b) = ch.split_at(500);
         let mut flow = QuicFlow::new();
         let mut events = Vec::new();
-        flow.datagram(
-            Direction::ToServer,
-            &initial(V1, &DCID, &keys.client, 0, &crypto(0, a)),
-            &mut events,
-        );
+        flow.datagram(Direction::ToServer, &initial(V1, &DCID, &keys.client, 0, &crypto(0, a)), &mut events);
         // The server picked a new connection ID; the keys stay those of DCID.
-        flow.datagram(
-            Direction::ToServer,
-            &initial(V1, &[9; 4], &keys.client, 1, &crypto(500, b)),
-            &mut events,
-        );
+        flow.datagram(Direction::ToServer, &initial(V1, &[9; 4], &keys.client, 1, &crypto(500, b)), &mut events);
         assert_eq!(hello_sni(&events), vec![Some("cid.example".to_string())]);
         assert!(!events.iter().any(|e| matches!(e, QuicEvent::Anomaly(_))));
     }
@@ -575,16 +492,8 @@ mod tests {
         let ch = client_hello("retry.example");
         let mut flow = QuicFlow::new();
         let mut events = Vec::new();
-        flow.datagram(
-            Direction::ToServer,
-            &initial(V1, &DCID, &old.client, 0, &crypto(0, &ch[..100])),
-            &mut events,
-        );
-        flow.datagram(
-            Direction::ToServer,
-            &initial(V1, &[7; 8], &new.client, 0, &crypto(0, &ch)),
-            &mut events,
-        );
+        flow.datagram(Direction::ToServer, &initial(V1, &DCID, &old.client, 0, &crypto(0, &ch[..100])), &mut events);
+        flow.datagram(Direction::ToServer, &initial(V1, &[7; 8], &new.client, 0, &crypto(0, &ch)), &mut events);
         assert_eq!(hello_sni(&events), vec![Some("retry.example".to_string())]);
     }
 
@@ -595,13 +504,7 @@ mod tests {
         let mut events = Vec::new();
         flow.datagram(
             Direction::ToServer,
-            &initial(
-                V1,
-                &DCID,
-                &keys.client,
-                0,
-                &crypto(0, &client_hello("s.example")),
-            ),
+            &initial(V1, &DCID, &keys.client, 0, &crypto(0, &client_hello("s.example"))),
             &mut events,
         );
         let mut sh = vec![3, 3];
@@ -610,18 +513,10 @@ mod tests {
         let mut msg = vec![2, 0, 0, sh.len() as u8];
         msg.extend_from_slice(&sh);
         // Coalesced: server Initial, then a Handshake packet we skip.
-        let mut d = initial(
-            V1,
-            &[],
-            &keys.server,
-            0,
-            &[crypto(0, &msg), vec![0; 20]].concat(),
-        );
+        let mut d = initial(V1, &[], &keys.server, 0, &[crypto(0, &msg), vec![0; 20]].concat());
         d.extend_from_slice(&[0xe0, 0, 0, 0, 1, 0, 0, 0x40, 3, 1, 2, 3]);
         flow.datagram(Direction::ToClient, &d, &mut events);
-        assert!(events
-            .iter()
-            .any(|e| matches!(e, QuicEvent::ServerHello { .. })));
+        assert!(events.iter().any(|e| matches!(e, QuicEvent::ServerHello { .. })));
         let eve = flow.eve().expect("eve");
         assert_eq!(eve.ja3s.map(|j| j.string), Some("771,4865,43".to_string()));
         assert_eq!(eve.sni.as_deref(), Some("s.example"));
@@ -634,14 +529,8 @@ mod tests {
         let mut flow = QuicFlow::new();
         let mut events = Vec::new();
         let far = crypto(crate::crypto_stream::MAX_CRYPTO_STREAM as u64, b"x");
-        flow.datagram(
-            Direction::ToServer,
-            &initial(V1, &DCID, &keys.client, 0, &far),
-            &mut events,
-        );
-        assert!(
-            matches!(events.as_slice(), [QuicEvent::Anomaly(a)] if a.event == "crypto_stream_too_long")
-        );
+        flow.datagram(Direction::ToServer, &initial(V1, &DCID, &keys.client, 0, &far), &mut events);
+        assert!(matches!(events.as_slice(), [QuicEvent::Anomaly(a)] if a.event == "crypto_stream_too_long"));
         assert!(flow.client_hello().is_none());
     }
 
@@ -655,9 +544,7 @@ mod tests {
             &initial(V1, &DCID, &keys.client, 0, &crypto(0, &[2, 0, 0, 1, 0])),
             &mut events,
         );
-        assert!(
-            matches!(events.as_slice(), [QuicEvent::Anomaly(a)] if a.event == "unexpected_handshake_message")
-        );
+        assert!(matches!(events.as_slice(), [QuicEvent::Anomaly(a)] if a.event == "unexpected_handshake_message"));
     }
 
     #[test]
@@ -670,10 +557,7 @@ mod tests {
             flow.datagram(Direction::ToServer, &ping, &mut events);
         }
         assert!(flow.is_done());
-        let anomalies: Vec<_> = events
-            .iter()
-            .filter(|e| matches!(e, QuicEvent::Anomaly(_)))
-            .collect();
+        let anomalies: Vec<_> = events.iter().filter(|e| matches!(e, QuicEvent::Anomaly(_))).collect();
         assert_eq!(anomalies.len(), 1);
     }
 }

@@ -104,19 +104,7 @@ mod tests {
         ];
         let (frames, err) = crypto_frames(&payload);
         assert_eq!(err, None);
-        assert_eq!(
-            frames,
-            vec![
-                CryptoFrame {
-                    offset: 3,
-                    data: b"lo"
-                },
-                CryptoFrame {
-                    offset: 0,
-                    data: b"hel"
-                }
-            ]
-        );
+        assert_eq!(frames, vec![CryptoFrame { offset: 3, data: b"lo" }, CryptoFrame { offset: 0, data: b"hel" }]);
     }
 
     #[test]
@@ -128,9 +116,7 @@ mod tests {
         assert!(frames.is_empty());
         assert_eq!(err, Some(FrameError::Truncated));
         // An ACK claiming 2^62 ranges in a few bytes ends quickly.
-        let (_, err) = crypto_frames(&[
-            0x02, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 1, 2,
-        ]);
+        let (_, err) = crypto_frames(&[0x02, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 1, 2]);
         assert_eq!(err, Some(FrameError::Truncated));
     }
 }

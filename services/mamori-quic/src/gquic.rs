@@ -25,11 +25,7 @@ pub(crate) fn chlo_len(msg: &[u8]) -> Option<usize> {
     }
     let n = usize::from(u16::from_le_bytes(msg.get(4..6)?.try_into().ok()?));
     let table_end = 8usize.checked_add(n.checked_mul(8)?)?;
-    let last = if n == 0 {
-        0
-    } else {
-        le_u32(msg.get(table_end - 4..table_end)?)?
-    };
+    let last = if n == 0 { 0 } else { le_u32(msg.get(table_end - 4..table_end)?)? };
     table_end.checked_add(usize::try_from(last).ok()?)
 }
 
@@ -54,10 +50,8 @@ pub(crate) fn parse_chlo(msg: &[u8]) -> Option<Chlo> {
         if end < prev_end {
             break;
         }
-        let value = values_start
-            .checked_add(prev_end)
-            .zip(values_start.checked_add(end))
-            .and_then(|(s, e)| msg.get(s..e));
+        let value =
+            values_start.checked_add(prev_end).zip(values_start.checked_add(end)).and_then(|(s, e)| msg.get(s..e));
         match (tag, value) {
             (b"SNI\0", Some(v)) => chlo.sni = Some(v.to_vec()),
             (b"UAID", Some(v)) => chlo.user_agent = Some(v.to_vec()),
@@ -132,11 +126,7 @@ fn stream_frame_data(frames: &[u8], number: u16) -> Option<&[u8]> {
                 return if t & 0x20 != 0 {
                     let len_bytes: [u8; 2] = rest.get(..2)?.try_into().ok()?;
                     // Lengths turned big-endian in Q039.
-                    let len = if number < 39 {
-                        u16::from_le_bytes(len_bytes)
-                    } else {
-                        u16::from_be_bytes(len_bytes)
-                    };
+                    let len = if number < 39 { u16::from_le_bytes(len_bytes) } else { u16::from_be_bytes(len_bytes) };
                     let data = rest.get(2..)?;
                     Some(data.get(..usize::from(len)).unwrap_or(data))
                 } else {
@@ -171,11 +161,7 @@ mod tests {
 
     #[test]
     fn reads_sni_and_uaid() {
-        let m = chlo(&[
-            (b"PAD\0", &[0; 5]),
-            (b"SNI\0", b"www.example.com"),
-            (b"UAID", b"Chrome/80"),
-        ]);
+        let m = chlo(&[(b"PAD\0", &[0; 5]), (b"SNI\0", b"www.example.com"), (b"UAID", b"Chrome/80")]);
         assert_eq!(chlo_len(&m), Some(m.len()));
         let c = parse_chlo(&m).expect("chlo");
         assert_eq!(c.sni.as_deref(), Some(&b"www.example.com"[..]));
@@ -200,8 +186,7 @@ mod tests {
         d.push(1);
         d.extend_from_slice(&(m.len() as u16).to_le_bytes());
         d.extend_from_slice(&m);
-        let data = plaintext_stream_data(&d, QuicVersion(u32::from_be_bytes(*b"Q025")))
-            .expect("stream data");
+        let data = plaintext_stream_data(&d, QuicVersion(u32::from_be_bytes(*b"Q025"))).expect("stream data");
         assert_eq!(data, &m[..]);
     }
 }

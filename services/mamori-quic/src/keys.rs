@@ -49,17 +49,10 @@ fn direction_keys(secret: &[u8; 32], prefix: &str) -> Option<DirectionKeys> {
     expand_label(&prk, &format!("{prefix} key"), &mut key)?;
     expand_label(&prk, &format!("{prefix} iv"), &mut iv)?;
     expand_label(&prk, &format!("{prefix} hp"), &mut hp)?;
-    Some(DirectionKeys {
-        aead: Aes128Gcm::new_from_slice(&key).ok()?,
-        iv,
-        hp: Aes128::new_from_slice(&hp).ok()?,
-    })
+    Some(DirectionKeys { aead: Aes128Gcm::new_from_slice(&key).ok()?, iv, hp: Aes128::new_from_slice(&hp).ok()? })
 }
 
-pub(crate) fn initial_secrets(
-    protection: &InitialProtection,
-    dcid: &[u8],
-) -> Option<([u8; 32], [u8; 32])> {
+pub(crate) fn initial_secrets(protection: &InitialProtection, dcid: &[u8]) -> Option<([u8; 32], [u8; 32])> {
     let (_, initial) = Hkdf::<Sha256>::extract(Some(protection.salt), dcid);
     let (mut client, mut server) = ([0u8; 32], [0u8; 32]);
     expand_label(&initial, "client in", &mut client)?;
@@ -87,19 +80,12 @@ impl DirectionKeys {
     }
 
     /// Opens an Initial payload in place; returns the plaintext length.
-    pub(crate) fn open(
-        &self,
-        packet_number: u64,
-        header: &[u8],
-        payload: &mut [u8],
-    ) -> Option<usize> {
+    pub(crate) fn open(&self, packet_number: u64, header: &[u8], payload: &mut [u8]) -> Option<usize> {
         let body_len = payload.len().checked_sub(16)?;
         let (body, tag) = payload.split_at_mut(body_len);
         let nonce = self.nonce(packet_number);
         let tag = Tag::clone_from_slice(tag);
-        self.aead
-            .decrypt_in_place_detached(Nonce::from_slice(&nonce), header, body, &tag)
-            .ok()?;
+        self.aead.decrypt_in_place_detached(Nonce::from_slice(&nonce), header, body, &tag).ok()?;
         Some(body_len)
     }
 
@@ -116,10 +102,7 @@ impl DirectionKeys {
     #[cfg(test)]
     pub(crate) fn seal(&self, packet_number: u64, header: &[u8], payload: &mut Vec<u8>) {
         let nonce = self.nonce(packet_number);
-        let tag = self
-            .aead
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce), header, payload)
-            .expect("seal");
+        let tag = self.aead.encrypt_in_place_detached(Nonce::from_slice(&nonce), header, payload).expect("seal");
         payload.extend_from_slice(&tag);
     }
 
@@ -142,10 +125,7 @@ mod tests {
     }
 
     fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-            .collect()
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
     }
 
     const DCID: &str = "8394c8f03e515708";
@@ -154,21 +134,13 @@ mod tests {
     #[test]
     fn v1_secrets_and_ivs() {
         let (client, server) = initial_secrets(&protection(V1), &hex(DCID)).expect("derive");
-        assert_eq!(
-            client.to_vec(),
-            hex("c00cf151ca5be075ed0ebfb5c80323c42d6b7db67881289af4008f1f6c357aea")
-        );
-        assert_eq!(
-            server.to_vec(),
-            hex("3c199828fd139efd216c155ad844cc81fb82fa8d7446fa7d78be803acdda951b")
-        );
+        assert_eq!(client.to_vec(), hex("c00cf151ca5be075ed0ebfb5c80323c42d6b7db67881289af4008f1f6c357aea"));
+        assert_eq!(server.to_vec(), hex("3c199828fd139efd216c155ad844cc81fb82fa8d7446fa7d78be803acdda951b"));
         let keys = InitialKeys::derive(&protection(V1), &hex(DCID)).expect("derive");
         assert_eq!(keys.client.iv().to_vec(), hex("fa044b2f42a3fd3b46fb255c"));
         assert_eq!(keys.server.iv().to_vec(), hex("0ac1493ca1905853b0bba03e"));
         // RFC 9001 A.2: sample -> mask.
-        let sample: [u8; 16] = hex("d1b1c98dd7689fb8ec11d242b123dc9b")
-            .try_into()
-            .expect("16");
+        let sample: [u8; 16] = hex("d1b1c98dd7689fb8ec11d242b123dc9b").try_into().expect("16");
         assert_eq!(keys.client.mask(&sample)[..5].to_vec(), hex("437b9aec36"));
     }
 

@@ -72,14 +72,7 @@ pub(crate) fn parse_long_header(d: &[u8]) -> Result<LongHeader<'_>, HeaderError>
     };
     if kind == PacketKind::Retry {
         let pn_offset = d.len() - rest.len();
-        return Ok(LongHeader {
-            version,
-            kind,
-            dcid,
-            scid,
-            pn_offset,
-            end: d.len(),
-        });
+        return Ok(LongHeader { version, kind, dcid, scid, pn_offset, end: d.len() });
     }
     if kind == PacketKind::Initial {
         let (token_len, r) = varint::read_len(rest).ok_or(t)?;
@@ -88,18 +81,8 @@ pub(crate) fn parse_long_header(d: &[u8]) -> Result<LongHeader<'_>, HeaderError>
     }
     let (length, rest) = varint::read_len(rest).ok_or(t)?;
     let pn_offset = d.len() - rest.len();
-    let end = pn_offset
-        .checked_add(length)
-        .filter(|&e| e <= d.len())
-        .ok_or(t)?;
-    Ok(LongHeader {
-        version,
-        kind,
-        dcid,
-        scid,
-        pn_offset,
-        end,
-    })
+    let end = pn_offset.checked_add(length).filter(|&e| e <= d.len()).ok_or(t)?;
+    Ok(LongHeader { version, kind, dcid, scid, pn_offset, end })
 }
 
 /// RFC 9000 A.3: the full packet number closest to the next expected one.
@@ -134,10 +117,7 @@ pub(crate) fn open_initial(
 ) -> Option<Opened> {
     let pn_offset = header.pn_offset;
     let sample_start = pn_offset.checked_add(4)?;
-    let sample: &[u8; SAMPLE_LEN] = packet
-        .get(sample_start..sample_start + SAMPLE_LEN)?
-        .try_into()
-        .ok()?;
+    let sample: &[u8; SAMPLE_LEN] = packet.get(sample_start..sample_start + SAMPLE_LEN)?.try_into().ok()?;
     let mask = keys.mask(sample);
     let first = packet.first()? ^ (mask[0] & 0x0f);
     let pn_len = usize::from(first & 0x03) + 1;
@@ -157,10 +137,7 @@ pub(crate) fn open_initial(
     }
     let len = keys.open(packet_number, &aad, &mut payload)?;
     payload.truncate(len);
-    Some(Opened {
-        packet_number,
-        payload,
-    })
+    Some(Opened { packet_number, payload })
 }
 
 #[cfg(test)]
@@ -170,19 +147,14 @@ mod tests {
     #[test]
     fn packet_number_decoding_rfc_example() {
         // RFC 9000 A.3: largest 0xa82f30ea, truncated 0x9b32 (16 bits).
-        assert_eq!(
-            decode_packet_number(Some(0xa82f_30ea), 0x9b32, 16),
-            0xa82f_9b32
-        );
+        assert_eq!(decode_packet_number(Some(0xa82f_30ea), 0x9b32, 16), 0xa82f_9b32);
         assert_eq!(decode_packet_number(None, 2, 32), 2);
         assert_eq!(decode_packet_number(Some(u64::MAX), 0, 8), u64::MAX - 255);
     }
 
     #[test]
     fn header_fields() {
-        let mut d = vec![
-            0xc3, 0, 0, 0, 1, 2, 0xaa, 0xbb, 1, 0xcc, 0x01, 0x77, 0x04, 1, 2, 3, 4,
-        ];
+        let mut d = vec![0xc3, 0, 0, 0, 1, 2, 0xaa, 0xbb, 1, 0xcc, 0x01, 0x77, 0x04, 1, 2, 3, 4];
         let h = parse_long_header(&d).expect("valid");
         assert_eq!(h.kind, PacketKind::Initial);
         assert_eq!(h.dcid, &[0xaa, 0xbb]);
@@ -194,16 +166,10 @@ mod tests {
 
     #[test]
     fn header_errors() {
-        assert_eq!(
-            parse_long_header(&[0x83, 0, 0, 0, 1, 0, 0, 0]),
-            Err(HeaderError::FixedBitClear)
-        );
+        assert_eq!(parse_long_header(&[0x83, 0, 0, 0, 1, 0, 0, 0]), Err(HeaderError::FixedBitClear));
         let mut long_cid = vec![0xc3, 0, 0, 0, 1, 21];
         long_cid.extend([0; 30]);
-        assert_eq!(
-            parse_long_header(&long_cid),
-            Err(HeaderError::ConnectionIdTooLong)
-        );
+        assert_eq!(parse_long_header(&long_cid), Err(HeaderError::ConnectionIdTooLong));
         assert_eq!(parse_long_header(&[]), Err(HeaderError::Truncated));
     }
 
@@ -211,19 +177,10 @@ mod tests {
     fn v2_type_bits() {
         // 0xd0: type bits 01 = Initial in v2, 0-RTT in v1.
         let v2 = [0xd0, 0x6b, 0x33, 0x43, 0xcf, 0, 0, 0, 1, 0];
-        assert_eq!(
-            parse_long_header(&v2).expect("valid").kind,
-            PacketKind::Initial
-        );
+        assert_eq!(parse_long_header(&v2).expect("valid").kind, PacketKind::Initial);
         let v1 = [0xd0, 0, 0, 0, 1, 0, 0, 1, 0];
-        assert_eq!(
-            parse_long_header(&v1).expect("valid").kind,
-            PacketKind::ZeroRtt
-        );
+        assert_eq!(parse_long_header(&v1).expect("valid").kind, PacketKind::ZeroRtt);
         let retry = [0xf0, 0, 0, 0, 1, 0, 0, 9, 9];
-        assert_eq!(
-            parse_long_header(&retry).expect("valid").kind,
-            PacketKind::Retry
-        );
+        assert_eq!(parse_long_header(&retry).expect("valid").kind, PacketKind::Retry);
     }
 }

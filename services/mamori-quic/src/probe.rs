@@ -11,21 +11,14 @@ pub fn probe(payload: &[u8]) -> Probe {
     let Some(&first) = payload.first() else {
         return Probe::NoMatch;
     };
-    let version = |at: usize| {
-        payload
-            .get(at..at + 4)
-            .and_then(|v| v.try_into().ok())
-            .map(u32::from_be_bytes)
-            .map(QuicVersion)
-    };
+    let version =
+        |at: usize| payload.get(at..at + 4).and_then(|v| v.try_into().ok()).map(u32::from_be_bytes).map(QuicVersion);
     let matched = if first & 0x80 != 0 {
         match version(1).and_then(|v| v.family().map(|f| (v, f))) {
             Some((v, Family::Ietf(_))) => {
                 first & 0x40 != 0
                     && (first >> 4) & 0x03 == v.initial_type()
-                    && payload
-                        .get(5)
-                        .is_some_and(|&l| l <= 20 && payload.len() > 6 + usize::from(l))
+                    && payload.get(5).is_some_and(|&l| l <= 20 && payload.len() > 6 + usize::from(l))
             }
             Some((_, Family::GquicQ046)) => payload.len() > 30,
             _ => false,

@@ -26,14 +26,8 @@ mod tests {
     // RFC 9000 A.1 examples.
     #[test]
     fn rfc_examples() {
-        assert_eq!(
-            read(&[0xc2, 0x19, 0x7c, 0x5e, 0xff, 0x14, 0xe8, 0x8c]),
-            Some((151_288_809_941_952_652, &[][..]))
-        );
-        assert_eq!(
-            read(&[0x9d, 0x7f, 0x3e, 0x7d, 0xaa]),
-            Some((494_878_333, &[0xaa][..]))
-        );
+        assert_eq!(read(&[0xc2, 0x19, 0x7c, 0x5e, 0xff, 0x14, 0xe8, 0x8c]), Some((151_288_809_941_952_652, &[][..])));
+        assert_eq!(read(&[0x9d, 0x7f, 0x3e, 0x7d, 0xaa]), Some((494_878_333, &[0xaa][..])));
         assert_eq!(read(&[0x7b, 0xbd]), Some((15_293, &[][..])));
         assert_eq!(read(&[0x25]), Some((37, &[][..])));
         assert_eq!(read(&[0x40, 0x25]), Some((37, &[][..])));

@@ -60,8 +60,7 @@ pub(crate) const V2: QuicVersion = QuicVersion(0x6b33_43cf);
 
 impl QuicVersion {
     pub(crate) fn family(self) -> Option<Family> {
-        let ietf =
-            |salt, label_prefix| Some(Family::Ietf(InitialProtection { salt, label_prefix }));
+        let ietf = |salt, label_prefix| Some(Family::Ietf(InitialProtection { salt, label_prefix }));
         match self.0 {
             0x0000_0001 => ietf(&SALT_V1, "quic"),
             0x6b33_43cf => ietf(&SALT_V2, "quicv2"),
@@ -72,9 +71,7 @@ impl QuicVersion {
             0x5430_3530 => ietf(&SALT_T050, "quic"),
             0x5430_3531 => ietf(&SALT_T051, "quic"),
             0x5130_3436 => Some(Family::GquicQ046),
-            v if self.gquic_number().is_some_and(|n| n < 46) && v != 0 => {
-                Some(Family::GquicPublicHeader)
-            }
+            v if self.gquic_number().is_some_and(|n| n < 46) && v != 0 => Some(Family::GquicPublicHeader),
             _ => None,
         }
     }
@@ -141,17 +138,9 @@ mod tests {
     fn families() {
         assert!(matches!(V1.family(), Some(Family::Ietf(p)) if p.label_prefix == "quic"));
         assert!(matches!(V2.family(), Some(Family::Ietf(p)) if p.label_prefix == "quicv2"));
-        assert!(
-            matches!(QuicVersion(0xff00_001d).family(), Some(Family::Ietf(p)) if *p.salt == SALT_DRAFT_29)
-        );
-        assert_eq!(
-            QuicVersion(u32::from_be_bytes(*b"Q046")).family(),
-            Some(Family::GquicQ046)
-        );
-        assert_eq!(
-            QuicVersion(u32::from_be_bytes(*b"Q025")).family(),
-            Some(Family::GquicPublicHeader)
-        );
+        assert!(matches!(QuicVersion(0xff00_001d).family(), Some(Family::Ietf(p)) if *p.salt == SALT_DRAFT_29));
+        assert_eq!(QuicVersion(u32::from_be_bytes(*b"Q046")).family(), Some(Family::GquicQ046));
+        assert_eq!(QuicVersion(u32::from_be_bytes(*b"Q025")).family(), Some(Family::GquicPublicHeader));
         assert_eq!(QuicVersion(0x1a2a_3a4a).family(), None);
         assert_eq!(QuicVersion(0).family(), None);
     }
@@ -161,9 +150,6 @@ mod tests {
         assert_eq!(V1.eve_name(), "1");
         assert_eq!(QuicVersion(0xff00_001d).eve_name(), "ff00001d");
         assert_eq!(QuicVersion(u32::from_be_bytes(*b"Q046")).eve_name(), "Q046");
-        assert_eq!(
-            QuicVersion(u32::from_be_bytes(*b"Q025")).eve_name(),
-            "51303235"
-        );
+        assert_eq!(QuicVersion(u32::from_be_bytes(*b"Q025")).eve_name(), "51303235");
     }
 }

@@ -35,11 +35,7 @@ fn run_flow(flow: &Flow) -> (QuicFlow, Vec<QuicEvent>) {
     let mut q = QuicFlow::new();
     let mut events = Vec::new();
     for (from_first, seg) in &flow.packets {
-        let dir = if *from_first == client_is_first {
-            Direction::ToServer
-        } else {
-            Direction::ToClient
-        };
+        let dir = if *from_first == client_is_first { Direction::ToServer } else { Direction::ToClient };
         q.datagram(dir, &seg.payload, &mut events);
     }
     (q, events)
@@ -49,11 +45,7 @@ fn ndpi_alpn_chars(ch: &ClientHello) -> String {
     let joined = ch.alpn_strings().join(",");
     let mut chars: Vec<char> = joined.chars().collect();
     chars.pop();
-    format!(
-        "{}{}",
-        chars.first().copied().unwrap_or('0'),
-        chars.get(1).copied().unwrap_or('0')
-    )
+    format!("{}{}", chars.first().copied().unwrap_or('0'), chars.get(1).copied().unwrap_or('0'))
 }
 
 fn ja4_explained(ours: &str, theirs: &str, ch: &ClientHello) -> bool {
@@ -90,27 +82,12 @@ fn score_capture(flows: &[Flow], expected: &HashMap<FlowKey, NdpiFlow>, verbose:
                 if got.as_deref() == Some(want.as_str()) {
                     score.equal += 1;
                 } else if verbose {
-                    println!(
-                        "  {what} {:?}: want {want} got {got:?} ({events:?})",
-                        flow.key
-                    );
+                    println!("  {what} {:?}: want {want} got {got:?} ({events:?})", flow.key);
                 }
             }
         };
-        check(
-            &mut s.sni,
-            &exp.sni,
-            hello
-                .and_then(|h| h.sni.clone())
-                .map(|s| s.to_ascii_lowercase()),
-            "SNI",
-        );
-        check(
-            &mut s.ua,
-            &exp.ua,
-            hello.and_then(|h| h.user_agent.clone()),
-            "UA",
-        );
+        check(&mut s.sni, &exp.sni, hello.and_then(|h| h.sni.clone()).map(|s| s.to_ascii_lowercase()), "SNI");
+        check(&mut s.ua, &exp.ua, hello.and_then(|h| h.user_agent.clone()), "UA");
         check(&mut s.ja3, &exp.ja3c, ch.map(|c| c.ja3().hash), "JA3C");
         if let Some(want) = &exp.ja4 {
             s.ja4.total += 1;
@@ -119,11 +96,7 @@ fn score_capture(flows: &[Flow], expected: &HashMap<FlowKey, NdpiFlow>, verbose:
                 Some((c, got)) if ja4_explained(&got, want, c) => s.ja4.explained += 1,
                 other => {
                     if verbose {
-                        println!(
-                            "  JA4 {:?}: want {want} got {:?}",
-                            flow.key,
-                            other.map(|o| o.1)
-                        );
+                        println!("  JA4 {:?}: want {want} got {:?}", flow.key, other.map(|o| o.1));
                     }
                 }
             }
@@ -148,47 +121,19 @@ fn quic_flows_agree_with_ndpi() {
         if s.sni.total + s.ja3.total + s.ja4.total == 0 {
             continue;
         }
-        let name = pcap
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        println!(
-            "{name:58} SNI {}  UA {}  JA3C {}  JA4 {}",
-            s.sni, s.ua, s.ja3, s.ja4
-        );
+        let name = pcap.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        println!("{name:58} SNI {}  UA {}  JA3C {}  JA4 {}", s.sni, s.ua, s.ja3, s.ja4);
         total.sni.add(s.sni);
         total.ua.add(s.ua);
         total.ja3.add(s.ja3);
         total.ja4.add(s.ja4);
     }
-    println!(
-        "TOTAL SNI {}  UA {}  JA3C {}  JA4 {}",
-        total.sni, total.ua, total.ja3, total.ja4
-    );
-    assert!(
-        total.sni.total > 0 && total.ja4.total > 0,
-        "no QUIC flows found"
-    );
-    assert!(
-        total.sni.percent() >= MIN_SNI_PERCENT,
-        "SNI agreement {}",
-        total.sni
-    );
-    assert!(
-        total.ua.percent() >= MIN_UA_PERCENT,
-        "UA agreement {}",
-        total.ua
-    );
-    assert!(
-        total.ja3.percent() >= MIN_JA3_PERCENT,
-        "JA3C agreement {}",
-        total.ja3
-    );
-    assert!(
-        total.ja4.percent() >= MIN_JA4_PERCENT,
-        "JA4 agreement {}",
-        total.ja4
-    );
+    println!("TOTAL SNI {}  UA {}  JA3C {}  JA4 {}", total.sni, total.ua, total.ja3, total.ja4);
+    assert!(total.sni.total > 0 && total.ja4.total > 0, "no QUIC flows found");
+    assert!(total.sni.percent() >= MIN_SNI_PERCENT, "SNI agreement {}", total.sni);
+    assert!(total.ua.percent() >= MIN_UA_PERCENT, "UA agreement {}", total.ua);
+    assert!(total.ja3.percent() >= MIN_JA3_PERCENT, "JA3C agreement {}", total.ja3);
+    assert!(total.ja4.percent() >= MIN_JA4_PERCENT, "JA4 agreement {}", total.ja4);
 }
 
 /// Every UDP flow of every capture goes through the parser without
@@ -203,30 +148,19 @@ fn all_udp_flows_are_survived() {
     let (mut flows_seen, mut hellos, mut unexpected) = (0, 0, 0);
     for (pcap, result) in &captures {
         let expected = read_ndpi(result);
-        for flow in group_flows(read_capture(pcap))
-            .iter()
-            .filter(|f| f.key.l4 == L4::Udp)
-        {
+        for flow in group_flows(read_capture(pcap)).iter().filter(|f| f.key.l4 == L4::Udp) {
             flows_seen += 1;
             let (q, _) = run_flow(flow);
             if q.client_hello().is_some() {
                 hellos += 1;
-                if !expected
-                    .get(&flow.key)
-                    .is_some_and(|e| e.proto.contains("QUIC"))
-                {
+                if !expected.get(&flow.key).is_some_and(|e| e.proto.contains("QUIC")) {
                     unexpected += 1;
-                    println!(
-                        "QUIC hello in a flow nDPI does not call QUIC: {:?}",
-                        flow.key
-                    );
+                    println!("QUIC hello in a flow nDPI does not call QUIC: {:?}", flow.key);
                 }
             }
         }
     }
-    println!(
-        "{flows_seen} UDP flows, {hellos} QUIC hellos, {unexpected} outside nDPI's QUIC flows"
-    );
+    println!("{flows_seen} UDP flows, {hellos} QUIC hellos, {unexpected} outside nDPI's QUIC flows");
     assert!(hellos >= 130);
     assert_eq!(unexpected, 0);
 }

@@ -13,11 +13,7 @@ fn drive(data: &[u8]) {
     let mut events = Vec::new();
     let mut rest = data;
     while let Some((&control, tail)) = rest.split_first() {
-        let dir = if control & 0x80 == 0 {
-            Direction::ToServer
-        } else {
-            Direction::ToClient
-        };
+        let dir = if control & 0x80 == 0 { Direction::ToServer } else { Direction::ToClient };
         let len = match usize::from(control & 0x3f) {
             63 => tail.len(),
             n => ((n + 1) * 32).min(tail.len()),
@@ -37,15 +33,9 @@ fn drive(data: &[u8]) {
 fn regression_inputs_do_not_crash() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions");
     let mut n = 0;
-    for entry in std::fs::read_dir(&dir)
-        .expect("regressions dir exists")
-        .flatten()
-    {
+    for entry in std::fs::read_dir(&dir).expect("regressions dir exists").flatten() {
         let path = entry.path();
-        if path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        {
+        if path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
             continue;
         }
         drive(&std::fs::read(&path).expect("readable"));

@@ -22,10 +22,7 @@ fn run(datagram: &[u8]) -> (QuicFlow, Vec<QuicEvent>) {
 fn assert_example_com(datagram: &[u8], version: &str) {
     assert_eq!(probe(datagram), Probe::Match);
     let (flow, events) = run(datagram);
-    let [QuicEvent::ClientHello {
-        sni, tls: Some(ch), ..
-    }] = events.as_slice()
-    else {
+    let [QuicEvent::ClientHello { sni, tls: Some(ch), .. }] = events.as_slice() else {
         panic!("one ClientHello expected, got {events:?}");
     };
     assert_eq!(sni.as_deref(), Some("example.com"));
@@ -36,14 +33,8 @@ fn assert_example_com(datagram: &[u8], version: &str) {
     assert_eq!(eve["ja3"]["string"], JA3_STRING);
     assert_eq!(eve["ja3"]["hash"], JA3_HASH);
     assert_eq!(eve["ja4"], JA4);
-    assert_eq!(
-        eve["extensions"][0],
-        serde_json::json!({"name": "server_name", "type": 0, "values": ["example.com"]})
-    );
-    assert_eq!(
-        eve["extensions"][3],
-        serde_json::json!({"name": "alpn", "type": 16, "values": ["alpn"]})
-    );
+    assert_eq!(eve["extensions"][0], serde_json::json!({"name": "server_name", "type": 0, "values": ["example.com"]}));
+    assert_eq!(eve["extensions"][3], serde_json::json!({"name": "alpn", "type": 16, "values": ["alpn"]}));
     assert!(eve.get("ua").is_none());
 }
 

@@ -27,8 +27,7 @@ pub struct CertificateInfo {
 
 /// Decodes one DER certificate.
 pub fn parse_certificate(der: &[u8]) -> Result<CertificateInfo, TlsError> {
-    let (_, cert) =
-        parse_x509_certificate(der).map_err(|_| TlsError::Malformed("certificate der"))?;
+    let (_, cert) = parse_x509_certificate(der).map_err(|_| TlsError::Malformed("certificate der"))?;
     let validity = cert.validity();
     Ok(CertificateInfo {
         subject: cert.subject().to_string(),
@@ -43,9 +42,7 @@ pub fn parse_certificate(der: &[u8]) -> Result<CertificateInfo, TlsError> {
 /// Splits a Certificate handshake body (TLS <= 1.2) into DER certificates.
 pub(crate) fn split_chain(handshake_body: &[u8]) -> Result<Vec<&[u8]>, TlsError> {
     match tls_parser::parse_tls_handshake_msg_certificate(handshake_body) {
-        Ok((_, tls_parser::TlsMessageHandshake::Certificate(c))) => {
-            Ok(c.cert_chain.iter().map(|c| c.data).collect())
-        }
+        Ok((_, tls_parser::TlsMessageHandshake::Certificate(c))) => Ok(c.cert_chain.iter().map(|c| c.data).collect()),
         _ => Err(TlsError::Malformed("certificate message")),
     }
 }
@@ -64,16 +61,8 @@ fn suricata_time(t: &ASN1Time) -> String {
 }
 
 fn hex_colon(bytes: &[u8], upper: bool) -> String {
-    let parts: Vec<String> = bytes
-        .iter()
-        .map(|b| {
-            if upper {
-                format!("{b:02X}")
-            } else {
-                format!("{b:02x}")
-            }
-        })
-        .collect();
+    let parts: Vec<String> =
+        bytes.iter().map(|b| if upper { format!("{b:02X}") } else { format!("{b:02x}") }).collect();
     parts.join(":")
 }
 
@@ -89,10 +78,7 @@ mod tests {
         assert_eq!(c.subject, "C=US, O=Let's Encrypt, CN=R3");
         assert_eq!(c.issuer, "C=US, O=Let's Encrypt, CN=R3");
         assert_eq!(c.serial, "00:AB:12:CD");
-        assert_eq!(
-            c.fingerprint,
-            "b8:af:d1:4f:c9:bc:04:b4:c4:59:c8:b3:6e:8b:90:43:17:32:00:f8"
-        );
+        assert_eq!(c.fingerprint, "b8:af:d1:4f:c9:bc:04:b4:c4:59:c8:b3:6e:8b:90:43:17:32:00:f8");
         assert_eq!(c.not_before, "2026-11-26T08:56:04");
         assert_eq!(c.not_after, "2027-11-26T08:56:04");
     }

@@ -3,9 +3,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use tls_parser::{
-    parse_tls_client_hello_extension, parse_tls_handshake_client_hello, TlsExtension,
-};
+use tls_parser::{parse_tls_client_hello_extension, parse_tls_handshake_client_hello, TlsExtension};
 
 use crate::error::TlsError;
 use crate::extensions;
@@ -89,8 +87,7 @@ impl ClientHello {
     /// Records what one extension says; false if its body is malformed.
     fn decode_extension(&mut self, typ: u16, whole: &[u8], body: &[u8]) -> bool {
         if typ == ext::QUIC_TRANSPORT_PARAMETERS || typ == ext::QUIC_TRANSPORT_PARAMETERS_DRAFT {
-            self.quic_transport_parameters
-                .get_or_insert_with(|| body.to_vec());
+            self.quic_transport_parameters.get_or_insert_with(|| body.to_vec());
             return true;
         }
         if typ == ext::KEY_SHARE {
@@ -121,15 +118,10 @@ impl ClientHello {
             TlsExtension::SNI(names) => {
                 // Only the first SNI extension counts, as for every TLS stack.
                 if self.server_name.is_none() {
-                    self.server_name = names
-                        .iter()
-                        .find(|(t, _)| t.0 == 0)
-                        .map(|(_, n)| n.to_vec());
+                    self.server_name = names.iter().find(|(t, _)| t.0 == 0).map(|(_, n)| n.to_vec());
                 }
             }
-            TlsExtension::EllipticCurves(groups) => {
-                self.supported_groups = groups.iter().map(|g| g.0).collect()
-            }
+            TlsExtension::EllipticCurves(groups) => self.supported_groups = groups.iter().map(|g| g.0).collect(),
             TlsExtension::EcPointFormats(formats) => self.ec_point_formats = formats.to_vec(),
             TlsExtension::SignatureAlgorithms(algs) => self.signature_algorithms = algs,
             TlsExtension::ALPN(protos) => self.alpn = protos.iter().map(|p| p.to_vec()).collect(),
@@ -148,10 +140,7 @@ impl ClientHello {
 
     /// ALPN names as text.
     pub fn alpn_strings(&self) -> Vec<String> {
-        self.alpn
-            .iter()
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect()
+        self.alpn.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect()
     }
 
     /// `SSLVersion,Ciphers,Extensions,EllipticCurves,EcPointFormats`.
@@ -162,13 +151,7 @@ impl ClientHello {
             ja3_list(&self.cipher_suites),
             ja3_list(&self.extensions),
             ja3_list(&self.supported_groups),
-            ja3_list(
-                &self
-                    .ec_point_formats
-                    .iter()
-                    .map(|&f| u16::from(f))
-                    .collect::<Vec<_>>()
-            ),
+            ja3_list(&self.ec_point_formats.iter().map(|&f| u16::from(f)).collect::<Vec<_>>()),
         )
     }
 
@@ -181,10 +164,7 @@ impl ClientHello {
     /// `d` requires an SNI host name that is not an IP literal (RFC 6066
     /// forbids literals; nDPI and FoxIO's tools treat them as "no domain").
     pub fn ja4(&self, transport: Transport) -> String {
-        let sni_is_domain = self
-            .server_name
-            .as_deref()
-            .is_some_and(|n| !n.is_empty() && !is_ip_literal(n));
+        let sni_is_domain = self.server_name.as_deref().is_some_and(|n| !n.is_empty() && !is_ip_literal(n));
         ja4(&Ja4Input {
             transport,
             legacy_version: self.legacy_version,
@@ -294,10 +274,7 @@ pub(crate) mod tests {
         assert_eq!(ch.sni().as_deref(), Some("www.example.com"));
         assert_eq!(ch.alpn_strings(), vec!["h2", "http/1.1"]);
         assert_eq!(ch.cipher_suites, vec![0x2a2a, 0x1301, 0x1302, 0xc02b]);
-        assert_eq!(
-            ch.extensions,
-            vec![0x3a3a, 0, 0x17, 0x0a, 0x0b, 0x10, 0x0d, 0x2b, 0x33]
-        );
+        assert_eq!(ch.extensions, vec![0x3a3a, 0, 0x17, 0x0a, 0x0b, 0x10, 0x0d, 0x2b, 0x33]);
         assert_eq!(ch.supported_groups, vec![0x4a4a, 0x1d, 0x17]);
         assert_eq!(ch.ec_point_formats, vec![0]);
         assert_eq!(ch.signature_algorithms, vec![0x0403, 0x0804]);
@@ -309,14 +286,8 @@ pub(crate) mod tests {
     #[test]
     fn ja3_drops_grease_everywhere() {
         let ch = parse_client_hello(&sample_client_hello()).expect("valid hello");
-        assert_eq!(
-            ch.ja3_string(),
-            "771,4865-4866-49195,0-23-10-11-16-13-43-51,29-23,0"
-        );
-        assert_eq!(
-            ch.ja3().hash,
-            crate::fingerprint::hex_lower(&<md5::Md5 as md5::Digest>::digest(ch.ja3_string()))
-        );
+        assert_eq!(ch.ja3_string(), "771,4865-4866-49195,0-23-10-11-16-13-43-51,29-23,0");
+        assert_eq!(ch.ja3().hash, crate::fingerprint::hex_lower(&<md5::Md5 as md5::Digest>::digest(ch.ja3_string())));
     }
 
     #[test]
@@ -333,11 +304,7 @@ pub(crate) mod tests {
     fn ip_literal_sni_is_not_a_domain() {
         let body = build_client_hello(&[0x1301], &[sni_ext("192.0.2.1")]);
         let ch = parse_client_hello(&body).expect("valid hello");
-        assert!(
-            ch.ja4(Transport::Tcp).starts_with("t12i0101"),
-            "{}",
-            ch.ja4(Transport::Tcp)
-        );
+        assert!(ch.ja4(Transport::Tcp).starts_with("t12i0101"), "{}", ch.ja4(Transport::Tcp));
     }
 
     #[test]

@@ -27,23 +27,14 @@ pub(crate) fn split(block: &[u8]) -> Split<'_> {
     let mut rest = block;
     loop {
         if rest.is_empty() {
-            return Split {
-                extensions,
-                truncated: false,
-            };
+            return Split { extensions, truncated: false };
         }
         let Some((typ, len)) = header(rest) else {
-            return Split {
-                extensions,
-                truncated: true,
-            };
+            return Split { extensions, truncated: true };
         };
         let end = 4 + usize::from(len);
         let (Some(whole), Some(body)) = (rest.get(..end), rest.get(4..end)) else {
-            return Split {
-                extensions,
-                truncated: true,
-            };
+            return Split { extensions, truncated: true };
         };
         extensions.push(RawExtension { typ, body, whole });
         rest = rest.get(end..).unwrap_or_default();
@@ -52,10 +43,7 @@ pub(crate) fn split(block: &[u8]) -> Split<'_> {
 
 fn header(b: &[u8]) -> Option<(u16, u16)> {
     match b {
-        [t0, t1, l0, l1, ..] => Some((
-            u16::from_be_bytes([*t0, *t1]),
-            u16::from_be_bytes([*l0, *l1]),
-        )),
+        [t0, t1, l0, l1, ..] => Some((u16::from_be_bytes([*t0, *t1]), u16::from_be_bytes([*l0, *l1]))),
         _ => None,
     }
 }

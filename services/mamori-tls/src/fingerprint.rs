@@ -67,25 +67,10 @@ pub(crate) struct Ja4Input<'a> {
 }
 
 pub(crate) fn ja4(input: &Ja4Input<'_>) -> String {
-    let version = input
-        .supported_versions
-        .iter()
-        .copied()
-        .filter(|&v| !is_grease(v))
-        .max()
-        .unwrap_or(input.legacy_version);
-    let mut ciphers: Vec<u16> = input
-        .ciphers
-        .iter()
-        .copied()
-        .filter(|&v| !is_grease(v))
-        .collect();
-    let mut extensions: Vec<u16> = input
-        .extensions
-        .iter()
-        .copied()
-        .filter(|&v| !is_grease(v))
-        .collect();
+    let version =
+        input.supported_versions.iter().copied().filter(|&v| !is_grease(v)).max().unwrap_or(input.legacy_version);
+    let mut ciphers: Vec<u16> = input.ciphers.iter().copied().filter(|&v| !is_grease(v)).collect();
+    let mut extensions: Vec<u16> = input.extensions.iter().copied().filter(|&v| !is_grease(v)).collect();
     let ext_count = extensions.len();
     ciphers.sort_unstable();
     // SNI and ALPN are counted in part a but left out of the hash: they say
@@ -93,12 +78,7 @@ pub(crate) fn ja4(input: &Ja4Input<'_>) -> String {
     extensions.retain(|&e| e != 0x0000 && e != 0x0010);
     extensions.sort_unstable();
 
-    let sigalgs: Vec<u16> = input
-        .signature_algorithms
-        .iter()
-        .copied()
-        .filter(|&v| !is_grease(v))
-        .collect();
+    let sigalgs: Vec<u16> = input.signature_algorithms.iter().copied().filter(|&v| !is_grease(v)).collect();
     let mut c_raw = hex4_list(&extensions);
     if !sigalgs.is_empty() {
         c_raw.push('_');
@@ -191,10 +171,7 @@ mod tests {
     fn md5_of_ja3_string() {
         let fp = JaFingerprint::from_string("769,47-53,0-10,23,0".to_string());
         assert_eq!(fp.hash.len(), 32);
-        assert_eq!(
-            JaFingerprint::from_string(String::new()).hash,
-            "d41d8cd98f00b204e9800998ecf8427e"
-        );
+        assert_eq!(JaFingerprint::from_string(String::new()).hash, "d41d8cd98f00b204e9800998ecf8427e");
     }
 
     #[test]
@@ -211,16 +188,14 @@ mod tests {
     #[test]
     fn ja4_matches_foxio_example() {
         let ciphers = [
-            0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014,
-            0x009c, 0x009d, 0x002f, 0x0035,
+            0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014, 0x009c, 0x009d,
+            0x002f, 0x0035,
         ];
         let extensions = [
-            0x001b, 0x0000, 0x0033, 0x0010, 0x4469, 0x0017, 0x002d, 0x000d, 0x0005, 0x0023, 0x0012,
-            0x002b, 0xff01, 0x000b, 0x000a, 0x0015,
+            0x001b, 0x0000, 0x0033, 0x0010, 0x4469, 0x0017, 0x002d, 0x000d, 0x0005, 0x0023, 0x0012, 0x002b, 0xff01,
+            0x000b, 0x000a, 0x0015,
         ];
-        let sigalgs = [
-            0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
-        ];
+        let sigalgs = [0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601];
         let s = ja4(&Ja4Input {
             transport: Transport::Tcp,
             legacy_version: 0x0303,

@@ -80,10 +80,7 @@ impl HandshakeBuffer {
 
 fn header(b: &[u8]) -> Option<(u8, usize)> {
     match b {
-        [t, l0, l1, l2, ..] => Some((
-            *t,
-            (usize::from(*l0) << 16) | (usize::from(*l1) << 8) | usize::from(*l2),
-        )),
+        [t, l0, l1, l2, ..] => Some((*t, (usize::from(*l0) << 16) | (usize::from(*l1) << 8) | usize::from(*l2))),
         _ => None,
     }
 }
@@ -112,11 +109,7 @@ mod tests {
                 })
                 .expect("within bounds");
             }
-            assert_eq!(
-                seen,
-                vec![(2, vec![1, 2, 3]), (11, vec![]), (14, vec![9; 300])],
-                "split {split}"
-            );
+            assert_eq!(seen, vec![(2, vec![1, 2, 3]), (11, vec![]), (14, vec![9; 300])], "split {split}");
             assert!(!hb.in_progress());
         }
     }
@@ -141,17 +134,10 @@ mod tests {
     fn oversized_message_is_refused_before_buffering() {
         let mut hb = HandshakeBuffer::default();
         let hdr = [11, 0x01, 0x00, 0x01];
-        assert_eq!(
-            hb.feed(&hdr, |_, _| ControlFlow::Continue(())),
-            Err(TooLarge)
-        );
+        assert_eq!(hb.feed(&hdr, |_, _| ControlFlow::Continue(())), Err(TooLarge));
         let mut hb = HandshakeBuffer::default();
-        hb.feed(&hdr[..2], |_, _| ControlFlow::Continue(()))
-            .expect("header not complete yet");
-        assert_eq!(
-            hb.feed(&hdr[2..], |_, _| ControlFlow::Continue(())),
-            Err(TooLarge)
-        );
+        hb.feed(&hdr[..2], |_, _| ControlFlow::Continue(())).expect("header not complete yet");
+        assert_eq!(hb.feed(&hdr[2..], |_, _| ControlFlow::Continue(())), Err(TooLarge));
     }
 
     #[test]

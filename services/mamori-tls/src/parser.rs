@@ -80,10 +80,7 @@ impl Default for TlsParser {
 impl TlsParser {
     pub fn new() -> TlsParser {
         TlsParser {
-            dirs: [
-                DirState::new(Direction::ToServer),
-                DirState::new(Direction::ToClient),
-            ],
+            dirs: [DirState::new(Direction::ToServer), DirState::new(Direction::ToClient)],
             session: TlsSession::default(),
         }
     }
@@ -135,9 +132,7 @@ impl TlsParser {
                 }
             };
             match (frag.content_type, state.phase) {
-                (ContentType::Handshake, Phase::Handshake) => {
-                    self.handshake_fragment(dir, frag.data, events)
-                }
+                (ContentType::Handshake, Phase::Handshake) => self.handshake_fragment(dir, frag.data, events),
                 (ContentType::ChangeCipherSpec | ContentType::ApplicationData, _) => {
                     if state.handshake.in_progress() {
                         events.push(anomaly("handshake_interrupted"));
@@ -252,9 +247,7 @@ impl StreamParser for TlsParser {
         let state = self.dir_mut(dir);
         if state.phase != Phase::Stopped && len > 0 {
             let in_handshake_record = state.records.in_body_of() == Some(ContentType::Handshake);
-            if state.handshake.in_progress()
-                || (in_handshake_record && state.phase == Phase::Handshake)
-            {
+            if state.handshake.in_progress() || (in_handshake_record && state.phase == Phase::Handshake) {
                 // A handshake message with a hole in it is useless: drop it.
                 state.stop();
                 ctx.events.push(anomaly("gap_in_handshake"));

@@ -23,18 +23,12 @@ fn probe_record(dir: Direction, data: &[u8]) -> Probe {
         Direction::ToServer => 1,
         Direction::ToClient => 2,
     };
-    let record_len = data
-        .get(3..5)
-        .and_then(|l| <[u8; 2]>::try_from(l).ok())
-        .map(u16::from_be_bytes);
+    let record_len = data.get(3..5).and_then(|l| <[u8; 2]>::try_from(l).ok()).map(u16::from_be_bytes);
     // Checks in wire order: (bytes the check needs, verdict).
     let checks: [(usize, bool); 5] = [
         (2, data.get(1) == Some(&3)),
         (3, data.get(2).is_some_and(|m| *m <= 4)),
-        (
-            5,
-            record_len.is_some_and(|l| (4..=MAX_RECORD_LEN).contains(&usize::from(l))),
-        ),
+        (5, record_len.is_some_and(|l| (4..=MAX_RECORD_LEN).contains(&usize::from(l)))),
         (6, data.get(5) == Some(&expected_msg)),
         // The hello's own version is 3.x and its length fits 16 bits.
         (10, data.get(9) == Some(&3) && data.get(6) == Some(&0)),
@@ -68,9 +62,7 @@ fn probe_sslv2(data: &[u8]) -> Probe {
 mod tests {
     use super::*;
 
-    const CH_START: [u8; 11] = [
-        0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
-    ];
+    const CH_START: [u8; 11] = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03];
 
     #[test]
     fn client_hello_matches_to_server_only() {
@@ -88,25 +80,15 @@ mod tests {
     #[test]
     fn short_input_asks_for_more_until_it_can_decide() {
         for n in 0..10 {
-            assert_eq!(
-                probe(Direction::ToServer, &CH_START[..n]),
-                Probe::NeedMore,
-                "len {n}"
-            );
+            assert_eq!(probe(Direction::ToServer, &CH_START[..n]), Probe::NeedMore, "len {n}");
         }
         assert_eq!(probe(Direction::ToServer, &[0x16, 0x04]), Probe::NoMatch);
     }
 
     #[test]
     fn rejects_other_protocols() {
-        assert_eq!(
-            probe(Direction::ToServer, b"GET / HTTP/1.1\r\n"),
-            Probe::NoMatch
-        );
-        assert_eq!(
-            probe(Direction::ToServer, b"SSH-2.0-OpenSSH"),
-            Probe::NoMatch
-        );
+        assert_eq!(probe(Direction::ToServer, b"GET / HTTP/1.1\r\n"), Probe::NoMatch);
+        assert_eq!(probe(Direction::ToServer, b"SSH-2.0-OpenSSH"), Probe::NoMatch);
         // Record length beyond what TLS allows.
         let mut big = CH_START;
         big[3] = 0xff;
@@ -118,9 +100,6 @@ mod tests {
         let v2 = [0x80, 0x2e, 0x01, 0x03, 0x01, 0x00, 0x15];
         assert_eq!(probe(Direction::ToServer, &v2), Probe::Match);
         assert_eq!(probe(Direction::ToServer, &v2[..3]), Probe::NeedMore);
-        assert_eq!(
-            probe(Direction::ToServer, &[0x80, 0x2e, 0x04, 0x03, 0x01]),
-            Probe::NoMatch
-        );
+        assert_eq!(probe(Direction::ToServer, &[0x80, 0x2e, 0x04, 0x03, 0x01]), Probe::NoMatch);
     }
 }

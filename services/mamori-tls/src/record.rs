@@ -59,14 +59,8 @@ pub(crate) struct Fragment<'a> {
 
 #[derive(Clone, Copy, Debug)]
 enum State {
-    Header {
-        buf: [u8; 5],
-        have: usize,
-    },
-    Body {
-        content_type: ContentType,
-        remaining: usize,
-    },
+    Header { buf: [u8; 5], have: usize },
+    Body { content_type: ContentType, remaining: usize },
 }
 
 #[derive(Clone, Debug)]
@@ -79,14 +73,7 @@ pub(crate) struct RecordReader {
 
 impl RecordReader {
     pub(crate) fn new(allow_sslv2: bool) -> RecordReader {
-        RecordReader {
-            state: State::Header {
-                buf: [0; 5],
-                have: 0,
-            },
-            at_start: true,
-            allow_sslv2,
-        }
+        RecordReader { state: State::Header { buf: [0; 5], have: 0 }, at_start: true, allow_sslv2 }
     }
 
     /// Between records: no partial header and no partial body.
@@ -113,10 +100,7 @@ impl RecordReader {
                 true
             }
             State::Body { remaining, .. } if (len as u128) == (*remaining as u128) => {
-                self.state = State::Header {
-                    buf: [0; 5],
-                    have: 0,
-                };
+                self.state = State::Header { buf: [0; 5], have: 0 };
                 true
             }
             _ => false,
@@ -125,21 +109,14 @@ impl RecordReader {
 
     /// Takes bytes from the front of `data` and returns the next body
     /// fragment, or `None` once `data` is used up.
-    pub(crate) fn next<'a>(
-        &mut self,
-        data: &mut &'a [u8],
-    ) -> Result<Option<Fragment<'a>>, RecordError> {
+    pub(crate) fn next<'a>(&mut self, data: &mut &'a [u8]) -> Result<Option<Fragment<'a>>, RecordError> {
         loop {
             if data.is_empty() {
                 return Ok(None);
             }
             match &mut self.state {
                 State::Header { buf, have } => {
-                    if *have == 0
-                        && self.at_start
-                        && self.allow_sslv2
-                        && data.first().is_some_and(|b| b & 0x80 != 0)
-                    {
+                    if *have == 0 && self.at_start && self.allow_sslv2 && data.first().is_some_and(|b| b & 0x80 != 0) {
                         // SSLv2 record header: 2 bytes, 15-bit length.
                         let (hdr, rest) = data.split_at_checked(2).unwrap_or((&[], &[]));
                         let [b0, b1] = hdr else {
@@ -152,10 +129,7 @@ impl RecordReader {
                         let len = (usize::from(b0 & 0x7f) << 8) | usize::from(*b1);
                         *data = rest;
                         self.at_start = false;
-                        self.state = State::Body {
-                            content_type: ContentType::Sslv2Hello,
-                            remaining: len,
-                        };
+                        self.state = State::Body { content_type: ContentType::Sslv2Hello, remaining: len };
                         continue;
                     }
                     if *have == 1 && self.at_start && self.allow_sslv2 && buf[0] & 0x80 != 0 {
@@ -165,10 +139,7 @@ impl RecordReader {
                         let len = (usize::from(buf[0] & 0x7f) << 8) | usize::from(b1);
                         *data = rest;
                         self.at_start = false;
-                        self.state = State::Body {
-                            content_type: ContentType::Sslv2Hello,
-                            remaining: len,
-                        };
+                        self.state = State::Body { content_type: ContentType::Sslv2Hello, remaining: len };
                         continue;
                     }
                     let want = 5usize.saturating_sub(*have);
@@ -193,21 +164,12 @@ impl RecordReader {
                         return Err(RecordError::Length);
                     }
                     self.state = if len == 0 {
-                        State::Header {
-                            buf: [0; 5],
-                            have: 0,
-                        }
+                        State::Header { buf: [0; 5], have: 0 }
                     } else {
-                        State::Body {
-                            content_type,
-                            remaining: len,
-                        }
+                        State::Body { content_type, remaining: len }
                     };
                 }
-                State::Body {
-                    content_type,
-                    remaining,
-                } => {
+                State::Body { content_type, remaining } => {
                     let content_type = *content_type;
                     let take = (*remaining).min(data.len());
                     let (body, rest) = data.split_at(take);
@@ -215,16 +177,9 @@ impl RecordReader {
                     *data = rest;
                     let ends_record = *remaining == 0;
                     if ends_record {
-                        self.state = State::Header {
-                            buf: [0; 5],
-                            have: 0,
-                        };
+                        self.state = State::Header { buf: [0; 5], have: 0 };
                     }
-                    return Ok(Some(Fragment {
-                        content_type,
-                        data: body,
-                        ends_record,
-                    }));
+                    return Ok(Some(Fragment { content_type, data: body, ends_record }));
                 }
             }
         }
@@ -235,10 +190,7 @@ impl RecordReader {
 mod tests {
     use super::*;
 
-    fn collect(
-        reader: &mut RecordReader,
-        mut data: &[u8],
-    ) -> Result<Vec<(ContentType, Vec<u8>, bool)>, RecordError> {
+    fn collect(reader: &mut RecordReader, mut data: &[u8]) -> Result<Vec<(ContentType, Vec<u8>, bool)>, RecordError> {
         let mut out = Vec::new();
         while let Some(f) = reader.next(&mut data)? {
             out.push((f.content_type, f.data.to_vec(), f.ends_record));
@@ -281,20 +233,11 @@ mod tests {
     #[test]
     fn rejects_bad_headers() {
         let mut r = RecordReader::new(false);
-        assert_eq!(
-            collect(&mut r, &[0x19, 3, 3, 0, 1, 0]),
-            Err(RecordError::Type)
-        );
+        assert_eq!(collect(&mut r, &[0x19, 3, 3, 0, 1, 0]), Err(RecordError::Type));
         let mut r = RecordReader::new(false);
-        assert_eq!(
-            collect(&mut r, &[0x16, 2, 0, 0, 1, 0]),
-            Err(RecordError::Version)
-        );
+        assert_eq!(collect(&mut r, &[0x16, 2, 0, 0, 1, 0]), Err(RecordError::Version));
         let mut r = RecordReader::new(false);
-        assert_eq!(
-            collect(&mut r, &[0x16, 3, 3, 0xff, 0xff]),
-            Err(RecordError::Length)
-        );
+        assert_eq!(collect(&mut r, &[0x16, 3, 3, 0xff, 0xff]), Err(RecordError::Length));
     }
 
     #[test]
@@ -308,21 +251,13 @@ mod tests {
         // Split right after the first byte.
         let mut r = RecordReader::new(true);
         assert!(collect(&mut r, &[0x80]).expect("valid").is_empty());
-        assert_eq!(
-            collect(&mut r, &[0x02, 1, 3]).expect("valid"),
-            vec![(ContentType::Sslv2Hello, vec![1, 3], true)]
-        );
+        assert_eq!(collect(&mut r, &[0x02, 1, 3]).expect("valid"), vec![(ContentType::Sslv2Hello, vec![1, 3], true)]);
     }
 
     #[test]
     fn gaps_inside_a_body_keep_framing() {
         let mut r = RecordReader::new(false);
-        assert_eq!(
-            collect(&mut r, &[0x17, 3, 3, 0, 10, 1])
-                .expect("valid")
-                .len(),
-            1
-        );
+        assert_eq!(collect(&mut r, &[0x17, 3, 3, 0, 10, 1]).expect("valid").len(), 1);
         assert_eq!(r.in_body_of(), Some(ContentType::ApplicationData));
         assert!(r.skip_gap(4));
         assert!(r.skip_gap(5));

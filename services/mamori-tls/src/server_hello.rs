@@ -1,8 +1,6 @@
 //! ServerHello decoding and JA3S.
 
-use tls_parser::{
-    parse_tls_handshake_server_hello, parse_tls_server_hello_extension, TlsExtension,
-};
+use tls_parser::{parse_tls_handshake_server_hello, parse_tls_server_hello_extension, TlsExtension};
 
 use crate::client_hello::ext;
 use crate::error::TlsError;
@@ -11,8 +9,8 @@ use crate::fingerprint::{ja3_list, JaFingerprint};
 
 /// The `random` of a HelloRetryRequest (RFC 8446 4.1.3): SHA-256("HelloRetryRequest").
 const HELLO_RETRY_RANDOM: [u8; 32] = [
-    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
-    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11,
+    0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 ];
 
 /// What the server chose.
@@ -53,12 +51,8 @@ pub fn parse_server_hello(handshake_body: &[u8]) -> Result<ServerHello, TlsError
             continue;
         }
         match parse_tls_server_hello_extension(e.whole) {
-            Ok((_, TlsExtension::SupportedVersions(v))) => {
-                sh.selected_version = v.first().map(|v| v.0)
-            }
-            Ok((_, TlsExtension::ALPN(protos))) => {
-                sh.alpn = protos.iter().map(|p| p.to_vec()).collect()
-            }
+            Ok((_, TlsExtension::SupportedVersions(v))) => sh.selected_version = v.first().map(|v| v.0),
+            Ok((_, TlsExtension::ALPN(protos))) => sh.alpn = protos.iter().map(|p| p.to_vec()).collect(),
             _ => {}
         }
     }
@@ -74,28 +68,16 @@ impl ServerHello {
     /// TLS 1.3 (or one of its drafts): everything after this message is encrypted.
     pub fn is_tls13(&self) -> bool {
         let v = self.version();
-        v == 0x0304
-            || (v & 0xff00) == 0x7f00
-            || (v & 0xff00) == 0x7e00
-            || v == 0xfb17
-            || v == 0xfb1a
+        v == 0x0304 || (v & 0xff00) == 0x7f00 || (v & 0xff00) == 0x7e00 || v == 0xfb17 || v == 0xfb1a
     }
 
     pub fn alpn_strings(&self) -> Vec<String> {
-        self.alpn
-            .iter()
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect()
+        self.alpn.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect()
     }
 
     /// `SSLVersion,Cipher,Extensions`.
     pub fn ja3s_string(&self) -> String {
-        format!(
-            "{},{},{}",
-            self.legacy_version,
-            self.cipher_suite,
-            ja3_list(&self.extensions)
-        )
+        format!("{},{},{}", self.legacy_version, self.cipher_suite, ja3_list(&self.extensions))
     }
 
     pub fn ja3s(&self) -> JaFingerprint {
@@ -107,11 +89,7 @@ impl ServerHello {
 pub(crate) mod tests {
     use super::*;
 
-    pub(crate) fn build_server_hello(
-        random: [u8; 32],
-        cipher: u16,
-        extensions: &[(u16, Vec<u8>)],
-    ) -> Vec<u8> {
+    pub(crate) fn build_server_hello(random: [u8; 32], cipher: u16, extensions: &[(u16, Vec<u8>)]) -> Vec<u8> {
         let mut b = vec![0x03, 0x03];
         b.extend_from_slice(&random);
         b.push(32);
@@ -131,11 +109,7 @@ pub(crate) mod tests {
 
     #[test]
     fn tls13_server_hello_reports_selected_version() {
-        let body = build_server_hello(
-            [1; 32],
-            0x1301,
-            &[(0x002b, vec![0x03, 0x04]), (0x0033, vec![0, 0x1d, 0, 0])],
-        );
+        let body = build_server_hello([1; 32], 0x1301, &[(0x002b, vec![0x03, 0x04]), (0x0033, vec![0, 0x1d, 0, 0])]);
         let sh = parse_server_hello(&body).expect("valid");
         assert_eq!(sh.version(), 0x0304);
         assert!(sh.is_tls13());
@@ -146,11 +120,7 @@ pub(crate) mod tests {
 
     #[test]
     fn tls12_server_hello_with_alpn() {
-        let body = build_server_hello(
-            [1; 32],
-            0xc02f,
-            &[(0xff01, vec![0]), (0x0010, vec![0, 3, 2, b'h', b'2'])],
-        );
+        let body = build_server_hello([1; 32], 0xc02f, &[(0xff01, vec![0]), (0x0010, vec![0, 3, 2, b'h', b'2'])]);
         let sh = parse_server_hello(&body).expect("valid");
         assert_eq!(sh.version(), 0x0303);
         assert!(!sh.is_tls13());
@@ -161,11 +131,7 @@ pub(crate) mod tests {
     #[test]
     fn hello_retry_request_is_flagged() {
         let body = build_server_hello(HELLO_RETRY_RANDOM, 0x1301, &[(0x002b, vec![0x03, 0x04])]);
-        assert!(
-            parse_server_hello(&body)
-                .expect("valid")
-                .hello_retry_request
-        );
+        assert!(parse_server_hello(&body).expect("valid").hello_retry_request);
     }
 
     #[test]

@@ -37,13 +37,9 @@ struct Outcome {
 fn run_flow(flow: &Flow) -> Outcome {
     // The client is whoever opens with a ClientHello; else whoever sent first.
     let first_payload = |from_first: bool| {
-        flow.packets
-            .iter()
-            .find(|(f, s)| *f == from_first && !s.payload.is_empty())
-            .map(|(_, s)| s.payload.clone())
+        flow.packets.iter().find(|(f, s)| *f == from_first && !s.payload.is_empty()).map(|(_, s)| s.payload.clone())
     };
-    let opens_tls =
-        |p: Option<Vec<u8>>| p.is_some_and(|p| probe(Direction::ToServer, &p) == Probe::Match);
+    let opens_tls = |p: Option<Vec<u8>>| p.is_some_and(|p| probe(Direction::ToServer, &p) == Probe::Match);
     let client_is_first = opens_tls(first_payload(true)) || !opens_tls(first_payload(false));
 
     let mut parser = TlsParser::new();
@@ -52,19 +48,12 @@ fn run_flow(flow: &Flow) -> Outcome {
     let mut dirs = [TcpDir::default(), TcpDir::default()];
     let mut stopped = false;
     for (from_first, seg) in &flow.packets {
-        let dir = if *from_first == client_is_first {
-            Direction::ToServer
-        } else {
-            Direction::ToClient
-        };
+        let dir = if *from_first == client_is_first { Direction::ToServer } else { Direction::ToClient };
         let data = dirs[dir.index()].push(seg);
         if data.is_empty() || stopped {
             continue;
         }
-        let mut ctx = ParseCtx {
-            events: &mut events,
-            files: &mut sink,
-        };
+        let mut ctx = ParseCtx { events: &mut events, files: &mut sink };
         stopped = parser.input(dir, &data, &mut ctx) == Status::Stop;
     }
     for dir in [Direction::ToServer, Direction::ToClient] {
@@ -72,20 +61,14 @@ fn run_flow(flow: &Flow) -> Outcome {
             if stopped {
                 break;
             }
-            let mut ctx = ParseCtx {
-                events: &mut events,
-                files: &mut sink,
-            };
+            let mut ctx = ParseCtx { events: &mut events, files: &mut sink };
             stopped = match d {
                 Delivery::Data(data) => parser.input(dir, &data, &mut ctx),
                 Delivery::Gap(n) => parser.gap(dir, n, &mut ctx),
             } == Status::Stop;
         }
     }
-    Outcome {
-        client_hello: parser.session().client_hello.clone(),
-        events,
-    }
+    Outcome { client_hello: parser.session().client_hello.clone(), events }
 }
 
 /// nDPI's ALPN characters (see the module comment).
@@ -146,11 +129,7 @@ fn score_capture(flows: &[Flow], expected: &HashMap<FlowKey, NdpiFlow>, verbose:
             if got.as_deref() == Some(want.as_str()) {
                 s.sni.equal += 1;
             } else if verbose {
-                println!(
-                    "  SNI  {:?}: want {want} got {got:?} (events {:?})",
-                    flow.key,
-                    out.events.len()
-                );
+                println!("  SNI  {:?}: want {want} got {got:?} (events {:?})", flow.key, out.events.len());
             }
         }
         if let Some(want) = &exp.ja3c {
@@ -159,11 +138,7 @@ fn score_capture(flows: &[Flow], expected: &HashMap<FlowKey, NdpiFlow>, verbose:
             if got.as_deref() == Some(want.as_str()) {
                 s.ja3.equal += 1;
             } else if verbose {
-                println!(
-                    "  JA3C {:?}: want {want} got {got:?} ({:?})",
-                    flow.key,
-                    ch.map(|c| c.ja3_string())
-                );
+                println!("  JA3C {:?}: want {want} got {got:?} ({:?})", flow.key, ch.map(|c| c.ja3_string()));
             }
         }
         if let Some(want) = &exp.ja4 {
@@ -173,11 +148,7 @@ fn score_capture(flows: &[Flow], expected: &HashMap<FlowKey, NdpiFlow>, verbose:
                 Some((c, got)) if ja4_explained(&got, want, c) => s.ja4.explained += 1,
                 other => {
                     if verbose {
-                        println!(
-                            "  JA4  {:?}: want {want} got {:?}",
-                            flow.key,
-                            other.map(|o| o.1)
-                        );
+                        println!("  JA4  {:?}: want {want} got {:?}", flow.key, other.map(|o| o.1));
                     }
                 }
             }
@@ -202,43 +173,18 @@ fn tls_flows_agree_with_ndpi() {
         if s.sni.total + s.ja3.total + s.ja4.total == 0 {
             continue;
         }
-        let name = pcap
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = pcap.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         println!("{name:60} SNI {}  JA3C {}  JA4 {}", s.sni, s.ja3, s.ja4);
         total.sni.add(s.sni);
         total.ja3.add(s.ja3);
         total.ja4.add(s.ja4);
     }
-    println!(
-        "TOTAL SNI {}  JA3C {}  JA4 {}",
-        total.sni, total.ja3, total.ja4
-    );
-    assert!(
-        total.sni.total > 0 && total.ja4.total > 0,
-        "no TLS flows found"
-    );
-    assert!(
-        total.sni.percent() >= MIN_SNI_PERCENT,
-        "SNI agreement {}",
-        total.sni
-    );
-    assert!(
-        total.ja3.percent() >= MIN_JA3_PERCENT,
-        "JA3C agreement {}",
-        total.ja3
-    );
-    assert!(
-        total.ja4.percent() >= MIN_JA4_PERCENT,
-        "JA4 agreement {}",
-        total.ja4
-    );
-    assert!(
-        total.ja4.equal >= MIN_JA4_IDENTICAL,
-        "identical JA4s {}",
-        total.ja4
-    );
+    println!("TOTAL SNI {}  JA3C {}  JA4 {}", total.sni, total.ja3, total.ja4);
+    assert!(total.sni.total > 0 && total.ja4.total > 0, "no TLS flows found");
+    assert!(total.sni.percent() >= MIN_SNI_PERCENT, "SNI agreement {}", total.sni);
+    assert!(total.ja3.percent() >= MIN_JA3_PERCENT, "JA3C agreement {}", total.ja3);
+    assert!(total.ja4.percent() >= MIN_JA4_PERCENT, "JA4 agreement {}", total.ja4);
+    assert!(total.ja4.equal >= MIN_JA4_IDENTICAL, "identical JA4s {}", total.ja4);
 }
 
 /// Every TCP flow of every capture (TLS or not) goes through the parser
@@ -253,33 +199,22 @@ fn all_tcp_flows_are_survived() {
     let (mut flows_seen, mut hellos, mut unexpected) = (0, 0, 0);
     for (pcap, result) in &captures {
         let expected = read_ndpi(result);
-        for flow in group_flows(read_capture(pcap))
-            .iter()
-            .filter(|f| f.key.l4 == L4::Tcp)
-        {
+        for flow in group_flows(read_capture(pcap)).iter().filter(|f| f.key.l4 == L4::Tcp) {
             flows_seen += 1;
             let out = run_flow(flow);
             if out.client_hello.is_some() {
                 hellos += 1;
                 let ndpi_says_tls = expected.get(&flow.key).is_some_and(|e| {
-                    e.ja4.is_some()
-                        || e.ja3c.is_some()
-                        || e.proto.contains("TLS")
-                        || e.proto.starts_with("91")
+                    e.ja4.is_some() || e.ja3c.is_some() || e.proto.contains("TLS") || e.proto.starts_with("91")
                 });
                 if !ndpi_says_tls {
                     unexpected += 1;
-                    println!(
-                        "ClientHello in a flow nDPI does not call TLS: {:?}",
-                        flow.key
-                    );
+                    println!("ClientHello in a flow nDPI does not call TLS: {:?}", flow.key);
                 }
             }
         }
     }
-    println!(
-        "{flows_seen} TCP flows, {hellos} ClientHellos, {unexpected} outside nDPI's TLS flows"
-    );
+    println!("{flows_seen} TCP flows, {hellos} ClientHellos, {unexpected} outside nDPI's TLS flows");
     assert!(hellos >= 260);
     assert_eq!(unexpected, 0);
 }
@@ -292,19 +227,9 @@ fn client_hello_split_over_segments_is_reassembled() {
         return;
     };
     let flows = group_flows(read_capture(&td.join("ndpi/pcap/tls_2_reasms.pcapng")));
-    let outs: Vec<Outcome> = flows
-        .iter()
-        .filter(|f| f.key.l4 == L4::Tcp)
-        .map(run_flow)
-        .collect();
-    let ch = outs
-        .iter()
-        .find_map(|o| o.client_hello.as_ref())
-        .expect("a ClientHello");
+    let outs: Vec<Outcome> = flows.iter().filter(|f| f.key.l4 == L4::Tcp).map(run_flow).collect();
+    let ch = outs.iter().find_map(|o| o.client_hello.as_ref()).expect("a ClientHello");
     assert_eq!(ch.sni().as_deref(), Some("i.instagram.com"));
     assert_eq!(ch.ja3().hash, "44dab16d680ef93487bc16ad23b3ffb1");
-    assert_eq!(
-        ch.ja4(Transport::Tcp),
-        "t00d0309h2_55b375c5d22e_566d5108064c"
-    );
+    assert_eq!(ch.ja4(Transport::Tcp), "t00d0309h2_55b375c5d22e_566d5108064c");
 }

@@ -70,11 +70,7 @@ fn server_hello(tls13: bool) -> Vec<u8> {
     b.extend_from_slice(&[9; 32]);
     b.extend_from_slice(if tls13 { &[0x13, 0x01] } else { &[0xc0, 0x2f] });
     b.push(0);
-    let exts = if tls13 {
-        ext(0x2b, &[3, 4])
-    } else {
-        [ext(0xff01, &[0]), ext(0x10, &[0, 3, 2, b'h', b'2'])].concat()
-    };
+    let exts = if tls13 { ext(0x2b, &[3, 4]) } else { [ext(0xff01, &[0]), ext(0x10, &[0, 3, 2, b'h', b'2'])].concat() };
     b.extend_from_slice(&(exts.len() as u16).to_be_bytes());
     b.extend_from_slice(&exts);
     handshake(2, &b)
@@ -95,24 +91,14 @@ struct Harness {
 
 impl Harness {
     fn new() -> Harness {
-        Harness {
-            parser: TlsParser::new(),
-            events: Vec::new(),
-            sink: NullSink::default(),
-        }
+        Harness { parser: TlsParser::new(), events: Vec::new(), sink: NullSink::default() }
     }
     fn input(&mut self, dir: Direction, data: &[u8]) -> Status {
-        let mut ctx = ParseCtx {
-            events: &mut self.events,
-            files: &mut self.sink,
-        };
+        let mut ctx = ParseCtx { events: &mut self.events, files: &mut self.sink };
         self.parser.input(dir, data, &mut ctx)
     }
     fn gap(&mut self, dir: Direction, len: u64) -> Status {
-        let mut ctx = ParseCtx {
-            events: &mut self.events,
-            files: &mut self.sink,
-        };
+        let mut ctx = ParseCtx { events: &mut self.events, files: &mut self.sink };
         self.parser.gap(dir, len, &mut ctx)
     }
     fn anomalies(&self) -> Vec<&'static str> {
@@ -145,40 +131,17 @@ const APPDATA: [u8; 8] = [0x17, 3, 3, 0, 3, 0xaa, 0xbb, 0xcc];
 fn tls12_handshake_yields_hellos_certificate_and_eve() {
     let mut h = Harness::new();
     assert_eq!(
-        h.input(
-            Direction::ToServer,
-            &records(22, &client_hello("www.example.com", 32), 16384)
-        ),
+        h.input(Direction::ToServer, &records(22, &client_hello("www.example.com", 32), 16384)),
         Status::Continue
     );
     let flight = [server_hello(false), certificate(), handshake(14, &[])].concat();
-    assert_eq!(
-        h.input(Direction::ToClient, &records(22, &flight, 16384)),
-        Status::Continue
-    );
-    assert_eq!(
-        h.input(
-            Direction::ToServer,
-            &[&CCS[..], &records(22, &[0x42; 40], 100)].concat()
-        ),
-        Status::Continue
-    );
-    assert_eq!(
-        h.input(Direction::ToClient, &[&CCS[..], &APPDATA[..]].concat()),
-        Status::Stop
-    );
-    assert_eq!(
-        h.kinds(),
-        vec!["client_hello", "server_hello", "certificate", "done"]
-    );
+    assert_eq!(h.input(Direction::ToClient, &records(22, &flight, 16384)), Status::Continue);
+    assert_eq!(h.input(Direction::ToServer, &[&CCS[..], &records(22, &[0x42; 40], 100)].concat()), Status::Continue);
+    assert_eq!(h.input(Direction::ToClient, &[&CCS[..], &APPDATA[..]].concat()), Status::Stop);
+    assert_eq!(h.kinds(), vec!["client_hello", "server_hello", "certificate", "done"]);
 
     let eve = serde_json::to_value(h.parser.eve()).expect("serialisable");
-    let ch = h
-        .parser
-        .session()
-        .client_hello
-        .clone()
-        .expect("client hello kept");
+    let ch = h.parser.session().client_hello.clone().expect("client hello kept");
     let want = serde_json::json!({
         "subject": "C=US, O=Let's Encrypt, CN=R3",
         "issuerdn": "C=US, O=Let's Encrypt, CN=R3",
@@ -203,10 +166,7 @@ fn large_client_hello_over_records_and_any_segmentation() {
     // An X25519MLKEM768-sized key share: the hello spans two records.
     let hello = client_hello("pq.example", 1216 + 32);
     let stream = records(22, &hello, 1000);
-    for split in (0..stream.len())
-        .step_by(37)
-        .chain([1, 4, 5, 6, 1004, 1005, stream.len() - 1])
-    {
+    for split in (0..stream.len()).step_by(37).chain([1, 4, 5, 6, 1004, 1005, stream.len() - 1]) {
         let mut h = Harness::new();
         h.input(Direction::ToServer, &stream[..split]);
         h.input(Direction::ToServer, &stream[split..]);
@@ -225,17 +185,10 @@ fn large_client_hello_over_records_and_any_segmentation() {
 #[test]
 fn tls13_stops_reading_after_server_hello() {
     let mut h = Harness::new();
-    h.input(
-        Direction::ToServer,
-        &records(22, &client_hello("a.example", 32), 16384),
-    );
+    h.input(Direction::ToServer, &records(22, &client_hello("a.example", 32), 16384));
     // A "certificate" in a plaintext handshake record after a 1.3 ServerHello
     // must not be read: real servers encrypt it.
-    let flight = [
-        records(22, &[server_hello(true), certificate()].concat(), 16384),
-        CCS.to_vec(),
-    ]
-    .concat();
+    let flight = [records(22, &[server_hello(true), certificate()].concat(), 16384), CCS.to_vec()].concat();
     h.input(Direction::ToClient, &flight);
     assert_eq!(h.kinds(), vec!["client_hello", "server_hello"]);
     assert_eq!(h.parser.eve().version, "TLS 1.3");
@@ -246,11 +199,7 @@ fn tls13_stops_reading_after_server_hello() {
 #[test]
 fn handshake_records_after_change_cipher_spec_are_not_parsed() {
     let mut h = Harness::new();
-    let stream = [
-        CCS.to_vec(),
-        records(22, &client_hello("hidden.example", 0), 16384),
-    ]
-    .concat();
+    let stream = [CCS.to_vec(), records(22, &client_hello("hidden.example", 0), 16384)].concat();
     h.input(Direction::ToServer, &stream);
     assert!(h.parser.session().client_hello.is_none());
     assert!(h.kinds().is_empty());
@@ -264,10 +213,7 @@ fn oversized_handshake_message_is_an_anomaly_and_stops_the_direction() {
     h.input(Direction::ToClient, &records(22, &hdr, 100));
     assert_eq!(h.anomalies(), vec!["handshake_invalid_length"]);
     // A valid ServerHello afterwards is ignored: the direction is stopped.
-    h.input(
-        Direction::ToClient,
-        &records(22, &server_hello(false), 16384),
-    );
+    h.input(Direction::ToClient, &records(22, &server_hello(false), 16384));
     assert!(h.parser.session().server_hello.is_none());
 }
 
@@ -285,17 +231,11 @@ fn gap_inside_a_handshake_message_drops_it() {
 #[test]
 fn gap_inside_application_data_keeps_framing() {
     let mut h = Harness::new();
-    h.input(
-        Direction::ToServer,
-        &records(22, &client_hello("a.example", 32), 16384),
-    );
+    h.input(Direction::ToServer, &records(22, &client_hello("a.example", 32), 16384));
     h.input(Direction::ToServer, &[0x17, 3, 3, 0, 100, 1, 2]);
     assert_eq!(h.gap(Direction::ToServer, 50), Status::Continue);
     h.input(Direction::ToServer, &[0; 48]);
-    h.input(
-        Direction::ToClient,
-        &records(22, &server_hello(false), 16384),
-    );
+    h.input(Direction::ToClient, &records(22, &server_hello(false), 16384));
     h.input(Direction::ToClient, &CCS);
     assert!(h.anomalies().is_empty());
     assert_eq!(h.kinds(), vec!["client_hello", "server_hello", "done"]);
@@ -304,29 +244,21 @@ fn gap_inside_application_data_keeps_framing() {
 #[test]
 fn not_tls_stops_with_an_anomaly() {
     let mut h = Harness::new();
-    assert_eq!(
-        h.input(Direction::ToServer, b"GET / HTTP/1.1\r\n\r\n"),
-        Status::Stop
-    );
+    assert_eq!(h.input(Direction::ToServer, b"GET / HTTP/1.1\r\n\r\n"), Status::Stop);
     assert_eq!(h.anomalies(), vec!["invalid_record_type"]);
 }
 
 #[test]
 fn malformed_client_hello_is_reported() {
     let mut h = Harness::new();
-    h.input(
-        Direction::ToServer,
-        &records(22, &handshake(1, &[3, 3, 0]), 100),
-    );
+    h.input(Direction::ToServer, &records(22, &handshake(1, &[3, 3, 0]), 100));
     assert_eq!(h.anomalies(), vec!["invalid_handshake_message"]);
 }
 
 #[test]
 fn sslv2_compatible_hello_is_recognised() {
     let mut h = Harness::new();
-    let v2 = [
-        0x80, 0x0b, 0x01, 0x03, 0x01, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    ];
+    let v2 = [0x80, 0x0b, 0x01, 0x03, 0x01, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00];
     assert_eq!(h.input(Direction::ToServer, &v2), Status::Continue);
     assert!(h.parser.session().sslv2_client_hello);
     assert_eq!(h.parser.eve().version, "SSLv2");

@@ -146,9 +146,34 @@ fn names_and_ja3_agree_with_ndpi() {
 
 /// Apps the product must name (issue: web protection and visibility), as nDPI spells them.
 const APPS: &[&str] = &[
-    "Line", "Facebook", "Instagram", "Twitter", "TikTok", "YouTube", "WhatsApp", "Telegram", "Discord", "Zoom", "Teams",
-    "Dropbox", "GoogleDrive", "TeamViewer", "AnyDesk", "Steam", "RiotGames", "EpicGames", "Nintendo", "Playstation",
-    "Xbox", "Roblox", "BitTorrent", "eDonkey", "Gnutella", "Tor", "OpenVPN", "WireGuard",
+    "Line",
+    "Facebook",
+    "Instagram",
+    "Twitter",
+    "TikTok",
+    "YouTube",
+    "WhatsApp",
+    "Telegram",
+    "Discord",
+    "Zoom",
+    "Teams",
+    "Dropbox",
+    "GoogleDrive",
+    "TeamViewer",
+    "AnyDesk",
+    "Steam",
+    "RiotGames",
+    "EpicGames",
+    "Nintendo",
+    "Playstation",
+    "Xbox",
+    "Roblox",
+    "BitTorrent",
+    "eDonkey",
+    "Gnutella",
+    "Tor",
+    "OpenVPN",
+    "WireGuard",
 ];
 
 /// nDPI's application for a flow line: the part after the dot of the
@@ -165,7 +190,8 @@ fn flow_apps_agree_with_ndpi() {
         eprintln!("skipped: shared/testdata/ndpi not present");
         return;
     };
-    let mut captures: Vec<PathBuf> = std::fs::read_dir(root.join("pcap")).unwrap().flatten().map(|e| e.path()).collect();
+    let mut captures: Vec<PathBuf> =
+        std::fs::read_dir(root.join("pcap")).unwrap().flatten().map(|e| e.path()).collect();
     captures.sort();
     let mut per_app: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     let mut misses = Vec::new();
@@ -182,7 +208,11 @@ fn flow_apps_agree_with_ndpi() {
         }
         for line in text.lines() {
             let mut w = line.split_whitespace();
-            let (Some(_), Some(proto), Some(a), Some("<->"), Some(b)) = (w.next(), w.next(), w.next(), w.next(), w.next()) else { continue };
+            let (Some(_), Some(proto), Some(a), Some("<->"), Some(b)) =
+                (w.next(), w.next(), w.next(), w.next(), w.next())
+            else {
+                continue;
+            };
             if proto != "TCP" && proto != "UDP" {
                 continue;
             }

@@ -63,42 +63,21 @@ fn parse_ip(ip: &[u8]) -> Option<Packet> {
             let total = usize::from(u16::from_be_bytes([*ip.get(2)?, *ip.get(3)?]));
             let src: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
             let dst: [u8; 4] = ip.get(16..20)?.try_into().ok()?;
-            let end = if total == 0 {
-                ip.len()
-            } else {
-                total.min(ip.len())
-            };
-            (
-                IpAddr::from(src),
-                IpAddr::from(dst),
-                *ip.get(9)?,
-                ip.get(ihl..end)?,
-            )
+            let end = if total == 0 { ip.len() } else { total.min(ip.len()) };
+            (IpAddr::from(src), IpAddr::from(dst), *ip.get(9)?, ip.get(ihl..end)?)
         }
         6 => {
             let plen = usize::from(u16::from_be_bytes([*ip.get(4)?, *ip.get(5)?]));
             let src: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
             let dst: [u8; 16] = ip.get(24..40)?.try_into().ok()?;
-            (
-                IpAddr::from(src),
-                IpAddr::from(dst),
-                *ip.get(6)?,
-                ip.get(40..(40 + plen).min(ip.len()))?,
-            )
+            (IpAddr::from(src), IpAddr::from(dst), *ip.get(6)?, ip.get(40..(40 + plen).min(ip.len()))?)
         }
         _ => return None,
     };
     let sport = u16::from_be_bytes([*l4.first()?, *l4.get(1)?]);
     let dport = u16::from_be_bytes([*l4.get(2)?, *l4.get(3)?]);
     match proto {
-        17 => Some(Packet {
-            src,
-            dst,
-            sport,
-            dport,
-            transport: Transport::Udp,
-            payload: l4.get(8..)?.to_vec(),
-        }),
+        17 => Some(Packet { src, dst, sport, dport, transport: Transport::Udp, payload: l4.get(8..)?.to_vec() }),
         6 => {
             let seq = u32::from_be_bytes(l4.get(4..8)?.try_into().ok()?);
             let off = usize::from(l4.get(12)? >> 4) * 4;
@@ -108,11 +87,7 @@ fn parse_ip(ip: &[u8]) -> Option<Packet> {
                 dst,
                 sport,
                 dport,
-                transport: Transport::Tcp {
-                    seq,
-                    syn: flags & 0x02 != 0,
-                    fin: flags & 0x01 != 0,
-                },
+                transport: Transport::Tcp { seq, syn: flags & 0x02 != 0, fin: flags & 0x01 != 0 },
                 payload: l4.get(off..)?.to_vec(),
             })
         }

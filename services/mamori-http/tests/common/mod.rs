@@ -49,12 +49,7 @@ fn be16(b: &[u8], at: usize) -> Option<u16> {
 }
 
 fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes([
-        *b.get(at)?,
-        *b.get(at + 1)?,
-        *b.get(at + 2)?,
-        *b.get(at + 3)?,
-    ]))
+    Some(u32::from_be_bytes([*b.get(at)?, *b.get(at + 1)?, *b.get(at + 2)?, *b.get(at + 3)?]))
 }
 
 fn parse_ip(ip: &[u8]) -> Option<Seg> {
@@ -64,22 +59,12 @@ fn parse_ip(ip: &[u8]) -> Option<Seg> {
             let ihl = usize::from(ip.first()? & 0x0f) * 4;
             let total = usize::from(be16(ip, 2)?);
             let end = total.min(ip.len());
-            (
-                ip.get(12..16)?.to_vec(),
-                ip.get(16..20)?.to_vec(),
-                *ip.get(9)?,
-                ip.get(ihl..end)?,
-            )
+            (ip.get(12..16)?.to_vec(), ip.get(16..20)?.to_vec(), *ip.get(9)?, ip.get(ihl..end)?)
         }
         6 => {
             let plen = usize::from(be16(ip, 4)?);
             let end = (40 + plen).min(ip.len());
-            (
-                ip.get(8..24)?.to_vec(),
-                ip.get(24..40)?.to_vec(),
-                *ip.get(6)?,
-                ip.get(40..end)?,
-            )
+            (ip.get(8..24)?.to_vec(), ip.get(24..40)?.to_vec(), *ip.get(6)?, ip.get(40..end)?)
         }
         _ => return None,
     };
@@ -191,11 +176,7 @@ pub fn read_flows(path: &Path) -> Vec<Flow> {
     let mut order: Vec<(Endpoint, Endpoint)> = Vec::new();
     let mut groups: HashMap<(Endpoint, Endpoint), Vec<Seg>> = HashMap::new();
     for s in segs {
-        let key = if s.src <= s.dst {
-            (s.src.clone(), s.dst.clone())
-        } else {
-            (s.dst.clone(), s.src.clone())
-        };
+        let key = if s.src <= s.dst { (s.src.clone(), s.dst.clone()) } else { (s.dst.clone(), s.src.clone()) };
         if !groups.contains_key(&key) {
             order.push(key.clone());
         }
@@ -210,27 +191,14 @@ pub fn read_flows(path: &Path) -> Vec<Flow> {
             .map(|s| s.src.clone())
             .or_else(|| {
                 segs.iter()
-                    .find(|s| {
-                        !s.payload.is_empty()
-                            && probe(Direction::ToServer, &s.payload) == Probe::Match
-                    })
+                    .find(|s| !s.payload.is_empty() && probe(Direction::ToServer, &s.payload) == Probe::Match)
                     .map(|s| s.src.clone())
             })
-            .unwrap_or_else(|| {
-                if key.0 .1 > key.1 .1 {
-                    key.0.clone()
-                } else {
-                    key.1.clone()
-                }
-            });
+            .unwrap_or_else(|| if key.0 .1 > key.1 .1 { key.0.clone() } else { key.1.clone() });
         let mut sides = [Side::default(), Side::default()];
         let mut events = Vec::new();
         for s in segs {
-            let dir = if s.src == client {
-                Direction::ToServer
-            } else {
-                Direction::ToClient
-            };
+            let dir = if s.src == client { Direction::ToServer } else { Direction::ToClient };
             let side = &mut sides[dir.index()];
             if s.syn {
                 side.next = Some(s.seq.wrapping_add(1));
@@ -299,10 +267,7 @@ pub fn run_events(events: &[Ev], cfg: HttpConfig) -> Outcome {
     for ev in events {
         let mut evs = Vec::new();
         {
-            let mut ctx = ParseCtx {
-                events: &mut evs,
-                files: &mut out.files,
-            };
+            let mut ctx = ParseCtx { events: &mut evs, files: &mut out.files };
             match ev {
                 Ev::Data(d, b) => {
                     parser.input(*d, b, &mut ctx);
@@ -329,8 +294,5 @@ pub fn run_events(events: &[Ev], cfg: HttpConfig) -> Outcome {
 }
 
 pub fn run_pcap(path: &Path) -> Vec<Outcome> {
-    read_flows(path)
-        .iter()
-        .map(|f| run_events(&f.events, HttpConfig::default()))
-        .collect()
+    read_flows(path).iter().map(|f| run_events(&f.events, HttpConfig::default())).collect()
 }

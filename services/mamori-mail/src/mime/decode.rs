@@ -19,11 +19,7 @@ struct Out<'f> {
 
 impl<'f> Out<'f> {
     fn new(sink: &'f mut dyn FnMut(&[u8])) -> Self {
-        Out {
-            buf: [0; OUT_CHUNK],
-            len: 0,
-            sink,
-        }
+        Out { buf: [0; OUT_CHUNK], len: 0, sink }
     }
 
     fn push(&mut self, b: u8) {
@@ -146,11 +142,7 @@ pub struct QpDecoder {
 
 impl Default for QpDecoder {
     fn default() -> Self {
-        QpDecoder {
-            state: QpState::Normal,
-            ws: [0; QP_MAX_WS],
-            ws_len: 0,
-        }
+        QpDecoder { state: QpState::Normal, ws: [0; QP_MAX_WS], ws_len: 0 }
     }
 }
 
@@ -322,17 +314,10 @@ pub(crate) mod tests_support {
             let (n, k) = match c.len() {
                 1 => (u32::from(c[0]) << 16, 2),
                 2 => ((u32::from(c[0]) << 16) | (u32::from(c[1]) << 8), 3),
-                _ => (
-                    (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]),
-                    4,
-                ),
+                _ => ((u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]), 4),
             };
             for i in 0..4 {
-                out.push(if i < k {
-                    A[((n >> (18 - 6 * i)) & 63) as usize]
-                } else {
-                    b'='
-                });
+                out.push(if i < k { A[((n >> (18 - 6 * i)) & 63) as usize] } else { b'=' });
             }
         }
         out
@@ -382,14 +367,8 @@ mod tests {
         let enc = b"VGhlIHF1aWNrIGJyb3duIGZveCBqdW1wcyBvdmVyIHRoZSBsYXp5IGRvZy4=\r\n";
         for i in 0..=enc.len() {
             for j in i..=enc.len() {
-                let out = run(
-                    &mut Decoder::for_encoding(b"base64"),
-                    &[&enc[..i], &enc[i..j], &enc[j..]],
-                );
-                assert_eq!(
-                    out, b"The quick brown fox jumps over the lazy dog.",
-                    "split {i} {j}"
-                );
+                let out = run(&mut Decoder::for_encoding(b"base64"), &[&enc[..i], &enc[i..j], &enc[j..]]);
+                assert_eq!(out, b"The quick brown fox jumps over the lazy dog.", "split {i} {j}");
             }
         }
     }
@@ -427,10 +406,7 @@ mod tests {
         assert_eq!(whole, "Grüße, Welt!\r\nZeile 2=".as_bytes());
         for i in 0..=enc.len() {
             for j in i..=enc.len() {
-                let out = run(
-                    &mut Decoder::for_encoding(b"quoted-printable"),
-                    &[&enc[..i], &enc[i..j], &enc[j..]],
-                );
+                let out = run(&mut Decoder::for_encoding(b"quoted-printable"), &[&enc[..i], &enc[i..j], &enc[j..]]);
                 assert_eq!(out, whole, "split {i} {j}");
             }
         }

@@ -40,11 +40,7 @@ fn parse_word(s: &[u8], start: usize) -> Option<Word<'_>> {
         b'Q' | b'q' => q_decode(text),
         _ => return None,
     };
-    Some(Word {
-        charset,
-        bytes,
-        end: start + 2 + text_start + text_len + 2,
-    })
+    Some(Word { charset, bytes, end: start + 2 + text_start + text_len + 2 })
 }
 
 fn q_decode(text: &[u8]) -> Vec<u8> {
@@ -99,9 +95,7 @@ pub fn decode_header_value(value: &[u8]) -> String {
                     out.push_str(&String::from_utf8_lossy(between));
                 }
                 match &mut pending {
-                    Some((cs, bytes)) if cs.eq_ignore_ascii_case(w.charset) => {
-                        bytes.extend_from_slice(&w.bytes)
-                    }
+                    Some((cs, bytes)) if cs.eq_ignore_ascii_case(w.charset) => bytes.extend_from_slice(&w.bytes),
                     _ => {
                         flush(&mut pending, &mut out);
                         pending = Some((w.charset.to_vec(), w.bytes));
@@ -114,9 +108,7 @@ pub fn decode_header_value(value: &[u8]) -> String {
         }
     }
     flush(&mut pending, &mut out);
-    out.push_str(&String::from_utf8_lossy(
-        value.get(literal_start..).unwrap_or_default(),
-    ));
+    out.push_str(&String::from_utf8_lossy(value.get(literal_start..).unwrap_or_default()));
     out
 }
 
@@ -127,20 +119,14 @@ mod tests {
     #[test]
     fn b_and_q_words() {
         assert_eq!(decode_header_value(b"=?UTF-8?B?5pel5pys6Kqe?="), "日本語");
-        assert_eq!(
-            decode_header_value(b"=?iso-8859-1?q?caf=E9_au_lait?="),
-            "café au lait"
-        );
+        assert_eq!(decode_header_value(b"=?iso-8859-1?q?caf=E9_au_lait?="), "café au lait");
         assert_eq!(decode_header_value(b"plain text"), "plain text");
     }
 
     #[test]
     fn iso_2022_jp_subject() {
         // "会議" as ISO-2022-JP, base64: GyRCMnE1RBsoQg==
-        assert_eq!(
-            decode_header_value(b"Re: =?ISO-2022-JP?B?GyRCMnE1RBsoQg==?= notes"),
-            "Re: 会議 notes"
-        );
+        assert_eq!(decode_header_value(b"Re: =?ISO-2022-JP?B?GyRCMnE1RBsoQg==?= notes"), "Re: 会議 notes");
     }
 
     #[test]
@@ -152,10 +138,7 @@ mod tests {
         let v = b"=?UTF-8?Q?a?= =?ISO-8859-1?Q?=E9?=";
         assert_eq!(decode_header_value(v), "aé");
         // Text between words keeps its spaces.
-        assert_eq!(
-            decode_header_value(b"=?UTF-8?Q?a?= and =?UTF-8?Q?b?="),
-            "a and b"
-        );
+        assert_eq!(decode_header_value(b"=?UTF-8?Q?a?= and =?UTF-8?Q?b?="), "a and b");
     }
 
     #[test]
@@ -163,9 +146,6 @@ mod tests {
         assert_eq!(decode_header_value(b"=?UTF-8?X?abc?="), "=?UTF-8?X?abc?=");
         assert_eq!(decode_header_value(b"=?UTF-8?B?abc"), "=?UTF-8?B?abc");
         assert_eq!(decode_header_value(b"=?"), "=?");
-        assert_eq!(
-            decode_header_value(b"x =?UTF-8?Q?a b?= y"),
-            "x =?UTF-8?Q?a b?= y"
-        );
+        assert_eq!(decode_header_value(b"x =?UTF-8?Q?a b?= y"), "x =?UTF-8?Q?a b?= y");
     }
 }

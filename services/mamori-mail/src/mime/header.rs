@@ -123,18 +123,12 @@ impl HeaderBlock {
 
     /// The first value of `field`, trimmed.
     pub fn get(&self, field: Field) -> Option<&[u8]> {
-        self.kept
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, v)| v.trim_ascii())
+        self.kept.iter().find(|(f, _)| *f == field).map(|(_, v)| v.trim_ascii())
     }
 
     /// Every value of `field`, trimmed.
     pub fn all(&self, field: Field) -> impl Iterator<Item = &[u8]> {
-        self.kept
-            .iter()
-            .filter(move |(f, _)| *f == field)
-            .map(|(_, v)| v.trim_ascii())
+        self.kept.iter().filter(move |(f, _)| *f == field).map(|(_, v)| v.trim_ascii())
     }
 }
 
@@ -161,10 +155,7 @@ mod tests {
         ]);
         assert_eq!(steps.last(), Some(&Step::End));
         assert_eq!(h.get(Field::Subject).unwrap(), b"hello\t world");
-        assert_eq!(
-            h.get(Field::ContentType).unwrap(),
-            b"text/plain; charset=utf-8"
-        );
+        assert_eq!(h.get(Field::ContentType).unwrap(), b"text/plain; charset=utf-8");
         assert_eq!(h.issues, Issues::default());
     }
 
@@ -172,10 +163,7 @@ mod tests {
     fn invalid_lines_and_repeats() {
         let (h, _) = block(&[b"no colon here\n", b"To: a@x\n", b"To: b@x\n"]);
         assert!(h.issues.invalid_line);
-        assert_eq!(
-            h.all(Field::To).collect::<Vec<_>>(),
-            vec![&b"a@x"[..], &b"b@x"[..]]
-        );
+        assert_eq!(h.all(Field::To).collect::<Vec<_>>(), vec![&b"a@x"[..], &b"b@x"[..]]);
     }
 
     #[test]

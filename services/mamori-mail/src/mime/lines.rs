@@ -99,11 +99,7 @@ mod tests {
         let out = collect(&[b"ab", b"c\r\nde", b"f\nlast"]);
         assert_eq!(
             out,
-            vec![
-                (b"abc\r\n".to_vec(), true, true),
-                (b"def\n".to_vec(), true, true),
-                (b"last".to_vec(), true, true)
-            ]
+            vec![(b"abc\r\n".to_vec(), true, true), (b"def\n".to_vec(), true, true), (b"last".to_vec(), true, true)]
         );
     }
 

@@ -118,19 +118,13 @@ impl StructuredValue {
             if name.is_empty() {
                 continue;
             }
-            params.push(Param {
-                name,
-                value: unquote(&p[eq + 1..]),
-            });
+            params.push(Param { name, value: unquote(&p[eq + 1..]) });
         }
         StructuredValue { value, params }
     }
 
     fn raw(&self, name: &[u8]) -> Option<&[u8]> {
-        self.params
-            .iter()
-            .find(|p| p.name == name)
-            .map(|p| p.value.as_slice())
+        self.params.iter().find(|p| p.name == name).map(|p| p.value.as_slice())
     }
 
     /// A parameter's bytes exactly as given (unquoted), for values such as
@@ -169,9 +163,7 @@ impl StructuredValue {
             if digits.is_empty() || digits.len() > 3 || !digits.iter().all(u8::is_ascii_digit) {
                 continue;
             }
-            let idx = digits
-                .iter()
-                .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+            let idx = digits.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
             if segs.len() < MAX_SEGMENTS {
                 segs.push((idx, encoded, &p.value));
             }
@@ -234,20 +226,16 @@ mod tests {
 
     #[test]
     fn rfc2231_plain_continuations() {
-        let v =
-            StructuredValue::parse(b"attachment; filename*0=\"long_\"; filename*1=\"name.doc\"");
+        let v = StructuredValue::parse(b"attachment; filename*0=\"long_\"; filename*1=\"name.doc\"");
         assert_eq!(v.param("filename").unwrap(), "long_name.doc");
     }
 
     #[test]
     fn rfc2047_in_quoted_filename() {
         // Outlook / many Japanese mailers: encoded-word inside quotes.
-        let v = StructuredValue::parse(
-            b"application/pdf; name=\"=?ISO-2022-JP?B?GyRCMnE1RBsoQg==?=.pdf\"",
-        );
+        let v = StructuredValue::parse(b"application/pdf; name=\"=?ISO-2022-JP?B?GyRCMnE1RBsoQg==?=.pdf\"");
         assert_eq!(v.param("name").unwrap(), "会議.pdf");
-        let v =
-            StructuredValue::parse(b"attachment; filename=\"=?Shift_JIS?B?k/qWe4zqLnR4dA==?=\"");
+        let v = StructuredValue::parse(b"attachment; filename=\"=?Shift_JIS?B?k/qWe4zqLnR4dA==?=\"");
         assert_eq!(v.param("filename").unwrap(), "日本語.txt");
     }
 

@@ -105,10 +105,7 @@ impl MimeParser {
                 tx_id,
                 frames: Vec::new(),
                 rfc822_depth: 0,
-                state: State::Headers {
-                    block: HeaderBlock::default(),
-                    main: true,
-                },
+                state: State::Headers { block: HeaderBlock::default(), main: true },
                 held: HeldEol::default(),
                 summary: MailSummary::default(),
                 anomalies: AnomalySet::default(),
@@ -125,9 +122,7 @@ impl MimeParser {
             return;
         }
         let core = &mut self.core;
-        self.lines.feed(data, &mut |seg, starts, ends| {
-            core.segment(seg, starts, ends, files)
-        });
+        self.lines.feed(data, &mut |seg, starts, ends| core.segment(seg, starts, ends, files));
     }
 
     /// Ends the message. `complete` says whether all of it was seen; when
@@ -138,8 +133,7 @@ impl MimeParser {
         }
         self.finished = true;
         let core = &mut self.core;
-        self.lines
-            .finish(&mut |seg, starts, ends| core.segment(seg, starts, ends, files));
+        self.lines.finish(&mut |seg, starts, ends| core.segment(seg, starts, ends, files));
         if let State::Headers { block, main: true } = &core.state {
             core.summary.fill_from_headers(block);
             core.main_done = true;
@@ -224,17 +218,12 @@ impl Core {
         }
         let line = split_eol(line).0;
         let line = line.strip_prefix(b"--")?;
-        let end = line
-            .iter()
-            .rposition(|b| !matches!(b, b' ' | b'\t'))
-            .map_or(0, |p| p + 1);
+        let end = line.iter().rposition(|b| !matches!(b, b' ' | b'\t')).map_or(0, |p| p + 1);
         let line = &line[..end];
-        self.frames.iter().enumerate().rev().find_map(|(i, f)| {
-            match line.strip_prefix(f.boundary.as_slice())? {
-                b"" => Some((i, false)),
-                b"--" => Some((i, true)),
-                _ => None,
-            }
+        self.frames.iter().enumerate().rev().find_map(|(i, f)| match line.strip_prefix(f.boundary.as_slice())? {
+            b"" => Some((i, false)),
+            b"--" => Some((i, true)),
+            _ => None,
         })
     }
 
@@ -257,10 +246,7 @@ impl Core {
             self.frames.truncate(index);
             self.state = State::Skip;
         } else {
-            self.state = State::Headers {
-                block: HeaderBlock::default(),
-                main: false,
-            };
+            self.state = State::Headers { block: HeaderBlock::default(), main: false };
         }
     }
 
@@ -280,14 +266,7 @@ impl Core {
                     self.anomalies.raise(MimeAnomaly::InvalidBase64);
                 }
             }
-            files.close(
-                file,
-                if complete {
-                    FileEnd::Closed
-                } else {
-                    FileEnd::Truncated
-                },
-            );
+            files.close(file, if complete { FileEnd::Closed } else { FileEnd::Truncated });
         }
         self.state = State::Skip;
     }
@@ -310,38 +289,25 @@ impl Core {
             self.main_done = true;
         }
         let ctype = StructuredValue::parse(block.get(Field::ContentType).unwrap_or(b"text/plain"));
-        let cte = block
-            .get(Field::ContentTransferEncoding)
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+        let cte = block.get(Field::ContentTransferEncoding).unwrap_or_default().to_ascii_lowercase();
 
         if ctype.value.starts_with(b"multipart/") {
             self.begin_multipart(&ctype);
             return;
         }
-        if ctype.value == b"message/rfc822"
-            && !matches!(cte.as_slice(), b"base64" | b"quoted-printable")
-        {
+        if ctype.value == b"message/rfc822" && !matches!(cte.as_slice(), b"base64" | b"quoted-printable") {
             if self.nesting() >= MAX_DEPTH {
                 self.anomalies.raise(MimeAnomaly::NestingTooDeep);
                 return;
             }
             self.rfc822_depth += 1;
-            self.state = State::Headers {
-                block: HeaderBlock::default(),
-                main: false,
-            };
+            self.state = State::Headers { block: HeaderBlock::default(), main: false };
             return;
         }
 
-        let disposition =
-            StructuredValue::parse(block.get(Field::ContentDisposition).unwrap_or_default());
-        let filename = disposition
-            .param("filename")
-            .or_else(|| ctype.param("name"))
-            .filter(|n| !n.is_empty());
-        let attachment =
-            filename.is_some() || disposition.value == b"attachment" || !is_textual(&ctype.value);
+        let disposition = StructuredValue::parse(block.get(Field::ContentDisposition).unwrap_or_default());
+        let filename = disposition.param("filename").or_else(|| ctype.param("name")).filter(|n| !n.is_empty());
+        let attachment = filename.is_some() || disposition.value == b"attachment" || !is_textual(&ctype.value);
         if !attachment {
             return;
         }
@@ -356,10 +322,7 @@ impl Core {
             content_type: Some(ctype.value.clone()).filter(|c| !c.is_empty()),
         };
         let file = files.open(self.dir, meta);
-        self.state = State::Attachment(Leaf {
-            file,
-            decoder: Decoder::for_encoding(cte.trim_ascii()),
-        });
+        self.state = State::Attachment(Leaf { file, decoder: Decoder::for_encoding(cte.trim_ascii()) });
     }
 
     fn begin_multipart(&mut self, ctype: &StructuredValue) {
@@ -375,10 +338,7 @@ impl Core {
             self.anomalies.raise(MimeAnomaly::NestingTooDeep);
             return;
         }
-        self.frames.push(Frame {
-            boundary: boundary.to_vec(),
-            rfc822_depth: self.rfc822_depth,
-        });
+        self.frames.push(Frame { boundary: boundary.to_vec(), rfc822_depth: self.rfc822_depth });
         // Preamble until the first boundary.
         self.state = State::Skip;
     }

@@ -114,12 +114,7 @@ mod tests {
     fn address_lists() {
         assert_eq!(
             split_addresses(b"\"Doe, John\" <j@x.org>, a@b.c ,(c, d) e@f.g,, <h,i@j>"),
-            vec![
-                &b"\"Doe, John\" <j@x.org>"[..],
-                b"a@b.c",
-                b"(c, d) e@f.g",
-                b"<h,i@j>"
-            ]
+            vec![&b"\"Doe, John\" <j@x.org>"[..], b"a@b.c", b"(c, d) e@f.g", b"<h,i@j>"]
         );
         assert!(split_addresses(b"  ").is_empty());
     }

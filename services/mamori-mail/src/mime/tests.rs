@@ -100,10 +100,7 @@ fn nested_multipart_extracts_attachments_with_hashes() {
     let f = &sink.files[0];
     assert_eq!(f.meta.name, "報告.pdf".as_bytes());
     assert_eq!(f.meta.tx_id, 3);
-    assert_eq!(
-        f.meta.content_type.as_deref(),
-        Some(&b"application/pdf"[..])
-    );
+    assert_eq!(f.meta.content_type.as_deref(), Some(&b"application/pdf"[..]));
     assert_eq!(f.dir, Direction::ToServer);
     assert_eq!(f.end, Some(FileEnd::Closed));
     assert_eq!(sha(&f.content), sha(&pdf));
@@ -112,19 +109,10 @@ fn nested_multipart_extracts_attachments_with_hashes() {
     assert_eq!(t.content, b"line one continues=\r\nline two");
     let s = p.summary();
     assert_eq!(s.from.as_deref(), Some("Alice <alice@example.com>"));
-    assert_eq!(
-        s.to,
-        vec![
-            "bob@example.com".to_owned(),
-            "\"Doe, Carol\" <carol@example.com>".to_owned()
-        ]
-    );
+    assert_eq!(s.to, vec!["bob@example.com".to_owned(), "\"Doe, Carol\" <carol@example.com>".to_owned()]);
     assert_eq!(s.subject.as_deref(), Some("会議"));
     assert_eq!(s.message_id.as_deref(), Some("<abc@example.com>"));
-    assert_eq!(
-        s.attachments,
-        vec!["報告.pdf".to_owned(), "notes.txt".to_owned()]
-    );
+    assert_eq!(s.attachments, vec!["報告.pdf".to_owned(), "notes.txt".to_owned()]);
     assert!(anomaly_names(&mut p).is_empty());
 }
 
@@ -133,19 +121,11 @@ fn split_at_every_offset_gives_same_files() {
     let pdf = pdf_bytes();
     let msg = nested_message(&pdf[..300]);
     let (_, whole) = parse(&msg);
-    let want: Vec<(Vec<u8>, String)> = whole
-        .files
-        .iter()
-        .map(|f| (f.meta.name.clone(), sha(&f.content)))
-        .collect();
+    let want: Vec<(Vec<u8>, String)> = whole.files.iter().map(|f| (f.meta.name.clone(), sha(&f.content))).collect();
     assert_eq!(want.len(), 2);
     for cut in 0..=msg.len() {
         let (_, sink) = parse_chunks(&[&msg[..cut], &msg[cut..]], true);
-        let got: Vec<(Vec<u8>, String)> = sink
-            .files
-            .iter()
-            .map(|f| (f.meta.name.clone(), sha(&f.content)))
-            .collect();
+        let got: Vec<(Vec<u8>, String)> = sink.files.iter().map(|f| (f.meta.name.clone(), sha(&f.content))).collect();
         assert_eq!(got, want, "cut at {cut}");
     }
 }
@@ -182,18 +162,8 @@ Content-Disposition: attachment; filename=out.bin\r\n\r\n\
 outer\r\n\
 --o--\r\n";
     let (mut p, sink) = parse(msg);
-    let got: Vec<(&[u8], &[u8])> = sink
-        .files
-        .iter()
-        .map(|f| (f.meta.name.as_slice(), f.content.as_slice()))
-        .collect();
-    assert_eq!(
-        got,
-        vec![
-            (&b"in.bin"[..], &b"inner"[..]),
-            (&b"out.bin"[..], &b"outer"[..])
-        ]
-    );
+    let got: Vec<(&[u8], &[u8])> = sink.files.iter().map(|f| (f.meta.name.as_slice(), f.content.as_slice())).collect();
+    assert_eq!(got, vec![(&b"in.bin"[..], &b"inner"[..]), (&b"out.bin"[..], &b"outer"[..])]);
     assert!(anomaly_names(&mut p).contains(&"unclosed_nested_multipart"));
 }
 
@@ -222,10 +192,7 @@ Content-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=
     let (p, sink) = parse(msg);
     assert_eq!(sink.files.len(), 1);
     assert_eq!(sink.files[0].content, b"\x89PNG\r\n\x1a\n");
-    assert_eq!(
-        sink.files[0].meta.content_type.as_deref(),
-        Some(&b"image/png"[..])
-    );
+    assert_eq!(sink.files[0].meta.content_type.as_deref(), Some(&b"image/png"[..]));
     // Only the top-level subject is the mail's.
     assert_eq!(p.summary().subject.as_deref(), Some("outer"));
 }
@@ -234,9 +201,7 @@ Content-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=
 fn nesting_is_bounded() {
     let mut msg = Vec::new();
     for i in 0..40 {
-        msg.extend_from_slice(
-            format!("Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n").as_bytes(),
-        );
+        msg.extend_from_slice(format!("Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n").as_bytes());
     }
     msg.extend_from_slice(b"Content-Type: application/zip; name=deep.zip\r\n\r\nPK\r\n");
     let (mut p, sink) = parse(&msg);
@@ -256,10 +221,7 @@ Content-Disposition: attachment; filename=\"=?UTF-8?B?5pel5pys6Kqe?=\r\n =?UTF-8
 Content-Type: application/octet-stream\r\n\
 Content-Disposition: attachment; filename=\"=?EUC-JP?B?xvzL3A==?=.txt\"\r\n\r\nw\r\n--b--\r\n";
     let (p, _) = parse(msg.as_bytes());
-    assert_eq!(
-        p.summary().attachments,
-        vec!["見積.pdf", "日本.xls", "日本語.doc", "日本.txt"]
-    );
+    assert_eq!(p.summary().attachments, vec!["見積.pdf", "日本.xls", "日本語.doc", "日本.txt"]);
 }
 
 #[test]
@@ -307,7 +269,8 @@ fn huge_single_line_stays_bounded() {
     // A 1 MiB line of base64 with no line breaks streams through.
     let data: Vec<u8> = (0..786_432u32).map(|i| i as u8).collect();
     let enc = encode_b64(&data);
-    let mut msg = b"Content-Type: application/octet-stream; name=big\r\nContent-Transfer-Encoding: base64\r\n\r\n".to_vec();
+    let mut msg =
+        b"Content-Type: application/octet-stream; name=big\r\nContent-Transfer-Encoding: base64\r\n\r\n".to_vec();
     msg.extend_from_slice(&enc);
     let chunks: Vec<&[u8]> = msg.chunks(1460).collect();
     let (_, sink) = parse_chunks(&chunks, true);

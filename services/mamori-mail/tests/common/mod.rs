@@ -76,11 +76,7 @@ impl Run {
     }
 
     pub fn file_hashes(&self) -> Vec<(Vec<u8>, u64, String)> {
-        self.files
-            .files
-            .iter()
-            .map(|f| (f.meta.name.clone(), f.meta.tx_id, sha(&f.content)))
-            .collect()
+        self.files.files.iter().map(|f| (f.meta.name.clone(), f.meta.tx_id, sha(&f.content))).collect()
     }
 }
 
@@ -100,24 +96,14 @@ pub fn play<P: StreamParser<Event = MailEvent>>(
             _ => vec![data],
         };
         for p in pieces {
-            let mut ctx = ParseCtx {
-                events: &mut events,
-                files: &mut files,
-            };
+            let mut ctx = ParseCtx { events: &mut events, files: &mut files };
             statuses.push(parser.input(*dir, p, &mut ctx));
         }
     }
-    let mut ctx = ParseCtx {
-        events: &mut events,
-        files: &mut files,
-    };
+    let mut ctx = ParseCtx { events: &mut events, files: &mut files };
     parser.close(C, &mut ctx);
     parser.close(S, &mut ctx);
-    Run {
-        events,
-        files,
-        statuses,
-    }
+    Run { events, files, statuses }
 }
 
 /// Base64 in 76-column lines.
@@ -128,17 +114,10 @@ pub fn b64_lines(data: &[u8]) -> Vec<u8> {
         let (n, k) = match c.len() {
             1 => (u32::from(c[0]) << 16, 2),
             2 => ((u32::from(c[0]) << 16) | (u32::from(c[1]) << 8), 3),
-            _ => (
-                (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]),
-                4,
-            ),
+            _ => ((u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]), 4),
         };
         for i in 0..4 {
-            enc.push(if i < k {
-                A[((n >> (18 - 6 * i)) & 63) as usize]
-            } else {
-                b'='
-            });
+            enc.push(if i < k { A[((n >> (18 - 6 * i)) & 63) as usize] } else { b'=' });
         }
     }
     let mut out = Vec::new();

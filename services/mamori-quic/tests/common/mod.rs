@@ -56,10 +56,7 @@ pub fn read_capture(path: &Path) -> Vec<Segment> {
             match block {
                 Block::InterfaceDescription(idb) => links.push(idb.linktype),
                 Block::EnhancedPacket(epb) => {
-                    let link = links
-                        .get(epb.interface_id as usize)
-                        .copied()
-                        .unwrap_or(DataLink::ETHERNET);
+                    let link = links.get(epb.interface_id as usize).copied().unwrap_or(DataLink::ETHERNET);
                     decode_link(link, &epb.data, &mut out);
                 }
                 Block::SimplePacket(spb) => {
@@ -99,20 +96,12 @@ fn decode_link(link: DataLink, d: &[u8], out: &mut Vec<Segment>) {
         }
         DataLink::LINUX_SLL => {
             if let Some(et) = d.get(14..16) {
-                decode_ethertype(
-                    u16::from_be_bytes([et[0], et[1]]),
-                    d.get(16..).unwrap_or_default(),
-                    out,
-                )
+                decode_ethertype(u16::from_be_bytes([et[0], et[1]]), d.get(16..).unwrap_or_default(), out)
             }
         }
         DataLink::LINUX_SLL2 => {
             if let Some(et) = d.get(0..2) {
-                decode_ethertype(
-                    u16::from_be_bytes([et[0], et[1]]),
-                    d.get(20..).unwrap_or_default(),
-                    out,
-                )
+                decode_ethertype(u16::from_be_bytes([et[0], et[1]]), d.get(20..).unwrap_or_default(), out)
             }
         }
         DataLink::RAW | DataLink::IPV4 | DataLink::IPV6 => decode_ip(d, out),
@@ -147,12 +136,8 @@ fn decode_ip(d: &[u8], out: &mut Vec<Segment>) {
             let Some(h) = d.get(..40) else { return };
             let plen = usize::from(u16::from_be_bytes([h[4], h[5]]));
             let mut next = h[6];
-            let src = IpAddr::V6(Ipv6Addr::from(
-                <[u8; 16]>::try_from(&h[8..24]).expect("16 bytes"),
-            ));
-            let dst = IpAddr::V6(Ipv6Addr::from(
-                <[u8; 16]>::try_from(&h[24..40]).expect("16 bytes"),
-            ));
+            let src = IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(&h[8..24]).expect("16 bytes")));
+            let dst = IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(&h[24..40]).expect("16 bytes")));
             let end = (40 + plen).min(d.len());
             let mut off = 40;
             // Hop-by-hop, routing, destination options.
@@ -229,11 +214,7 @@ pub fn group_flows(segments: Vec<Segment>) -> Vec<Flow> {
     for s in segments {
         let key = FlowKey::new(s.l4, s.src, s.dst);
         let i = *index.entry(key.clone()).or_insert_with(|| {
-            flows.push(Flow {
-                key,
-                first_sender: s.src,
-                packets: Vec::new(),
-            });
+            flows.push(Flow { key, first_sender: s.src, packets: Vec::new() });
             flows.len() - 1
         });
         let flow = &mut flows[i];
@@ -345,13 +326,9 @@ pub fn read_ndpi(path: &Path) -> HashMap<FlowKey, NdpiFlow> {
     };
     for line in text.lines() {
         let mut words = line.split_whitespace();
-        let (Some(_n), Some(l4), Some(x), Some(_arrow), Some(y)) = (
-            words.next(),
-            words.next(),
-            words.next(),
-            words.next(),
-            words.next(),
-        ) else {
+        let (Some(_n), Some(l4), Some(x), Some(_arrow), Some(y)) =
+            (words.next(), words.next(), words.next(), words.next(), words.next())
+        else {
             continue;
         };
         let l4 = match l4 {
@@ -386,9 +363,7 @@ pub fn read_ndpi(path: &Path) -> HashMap<FlowKey, NdpiFlow> {
 /// nDPI sometimes prints a lone zero IPv6 group as `::` too
 /// (`2600:1901::7a0b::`); read that as `:0:` when the plain parse fails.
 fn parse_ndpi_addr(s: &str) -> Option<SocketAddr> {
-    s.parse()
-        .ok()
-        .or_else(|| s.replacen("::", ":0:", 1).parse().ok())
+    s.parse().ok().or_else(|| s.replacen("::", ":0:", 1).parse().ok())
 }
 
 /// Captures that have an nDPI result file.
@@ -403,10 +378,7 @@ pub fn ndpi_captures() -> Vec<(PathBuf, PathBuf)> {
     };
     for e in entries.flatten() {
         let p = e.path();
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let res = td.join("ndpi/result").join(format!("{name}.out"));
         if res.is_file() {
             out.push((p, res));
@@ -443,13 +415,6 @@ impl Score {
 
 impl std::fmt::Display for Score {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}/{} (+{} explained) {:.1}%",
-            self.equal,
-            self.total,
-            self.explained,
-            self.percent()
-        )
+        write!(f, "{}/{} (+{} explained) {:.1}%", self.equal, self.total, self.explained, self.percent())
     }
 }

@@ -1,0 +1,242 @@
+//! HTTP transactions as the IPS sees them: Suricata's HTTP buffers
+//! (`http.uri`, `http.header`, `file.data`, ...) over a parsed transaction,
+//! and the decoded bodies kept for `file.data` / `http.client_body`.
+
+use std::borrow::Cow;
+
+use mamori_applayer::{AppProto, Direction, FileEnd, FileId, FileMeta, FileSink};
+use mamori_detect::TxSource;
+use mamori_http::{Header, HttpTx};
+use mamori_rules::Buffer;
+
+/// Body bytes kept per transaction and direction (Suricata's default
+/// request/response body limits are 100 KiB).
+pub(crate) const BODY_LIMIT: usize = 100 * 1024;
+/// Bodies kept per flow; the oldest go first.
+const MAX_BODIES: usize = 4;
+
+pub(crate) struct Body {
+    pub tx_id: u64,
+    pub dir: Direction,
+    pub data: Vec<u8>,
+}
+
+/// Decoded bodies of the flow's recent transactions.
+#[derive(Default)]
+pub(crate) struct Bodies {
+    open: Vec<(FileId, u64, Direction)>,
+    pub bufs: Vec<Body>,
+    /// Transactions whose body grew since the last inspection.
+    pub grew: Vec<(u64, Direction)>,
+}
+
+impl Bodies {
+    pub fn get(&self, tx_id: u64, dir: Direction) -> Option<&[u8]> {
+        self.bufs.iter().find(|b| b.tx_id == tx_id && b.dir == dir).map(|b| b.data.as_slice())
+    }
+
+    fn append(&mut self, id: FileId, data: &[u8]) {
+        let Some(&(_, tx_id, dir)) = self.open.iter().find(|(f, _, _)| *f == id) else { return };
+        let pos = match self.bufs.iter().position(|b| b.tx_id == tx_id && b.dir == dir) {
+            Some(p) => p,
+            None => {
+                if self.bufs.len() >= MAX_BODIES {
+                    self.bufs.remove(0);
+                }
+                self.bufs.push(Body { tx_id, dir, data: Vec::new() });
+                self.bufs.len() - 1
+            }
+        };
+        let Some(b) = self.bufs.get_mut(pos) else { return };
+        let room = BODY_LIMIT.saturating_sub(b.data.len());
+        if room == 0 || data.is_empty() {
+            return;
+        }
+        b.data.extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
+        if !self.grew.contains(&(tx_id, dir)) {
+            self.grew.push((tx_id, dir));
+        }
+    }
+
+    /// Forget transactions the parser no longer has.
+    pub fn retain(&mut self, live: impl Fn(u64) -> bool) {
+        self.bufs.retain(|b| live(b.tx_id));
+    }
+}
+
+/// A file sink that passes everything on and keeps a copy of body bytes.
+pub(crate) struct TeeSink<'a> {
+    pub inner: &'a mut dyn FileSink,
+    pub bodies: &'a mut Bodies,
+}
+
+impl FileSink for TeeSink<'_> {
+    fn open(&mut self, dir: Direction, meta: FileMeta) -> FileId {
+        let tx_id = meta.tx_id;
+        let id = self.inner.open(dir, meta);
+        if self.bodies.open.len() >= 16 {
+            self.bodies.open.remove(0);
+        }
+        self.bodies.open.push((id, tx_id, dir));
+        id
+    }
+
+    fn data(&mut self, id: FileId, data: &[u8]) {
+        self.inner.data(id, data);
+        self.bodies.append(id, data);
+    }
+
+    fn close(&mut self, id: FileId, end: FileEnd) {
+        self.inner.close(id, end);
+        self.bodies.open.retain(|(f, _, _)| *f != id);
+    }
+}
+
+/// One transaction, inspected in one direction.
+pub(crate) struct HttpView<'a> {
+    pub tx: &'a HttpTx,
+    pub dir: Direction,
+    pub req_body: Option<&'a [u8]>,
+    pub resp_body: Option<&'a [u8]>,
+}
+
+fn header<'a>(hs: &'a [Header], name: &str) -> Option<&'a [u8]> {
+    hs.iter().find(|h| h.name.eq_ignore_ascii_case(name.as_bytes())).map(|h| h.value.as_slice())
+}
+
+/// Suricata's normalized `http.header`: `Name: value\r\n` per field, cookies
+/// left out (they have their own buffer), then a closing `\r\n`.
+fn header_buffer(hs: &[Header], dir: Direction) -> Vec<u8> {
+    let skip = if dir == Direction::ToServer { "cookie" } else { "set-cookie" };
+    let mut out = Vec::new();
+    for h in hs {
+        if h.name.eq_ignore_ascii_case(skip.as_bytes()) {
+            continue;
+        }
+        out.extend_from_slice(&h.name);
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(&h.value);
+        out.extend_from_slice(b"\r\n");
+    }
+    if !out.is_empty() {
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+fn b(v: &[u8]) -> Option<Cow<'_, [u8]>> {
+    Some(Cow::Borrowed(v))
+}
+
+impl TxSource for HttpView<'_> {
+    fn proto(&self) -> AppProto {
+        AppProto::Http
+    }
+
+    fn tx_id(&self) -> u64 {
+        self.tx.tx_id
+    }
+
+    fn buffer(&self, buffer: Buffer, idx: usize) -> Option<Cow<'_, [u8]>> {
+        let (req, resp) = (&self.tx.request, &self.tx.response);
+        let to_server = self.dir == Direction::ToServer;
+        let hs = if to_server { &req.headers } else { &resp.headers };
+        if idx > 0 {
+            return match buffer {
+                Buffer::HttpRequestHeader | Buffer::HttpResponseHeader => {
+                    let list = if buffer == Buffer::HttpRequestHeader { &req.headers } else { &resp.headers };
+                    let h = list.get(idx)?;
+                    let mut v = h.name.clone();
+                    v.extend_from_slice(b": ");
+                    v.extend_from_slice(&h.value);
+                    Some(Cow::Owned(v))
+                }
+                _ => None,
+            };
+        }
+        if req.line.is_empty() && to_server {
+            return None;
+        }
+        match buffer {
+            Buffer::HttpUri => b(&req.uri_normalized),
+            Buffer::HttpUriRaw => b(&req.uri_raw),
+            Buffer::HttpMethod => b(&req.method),
+            Buffer::HttpHost => req.host.as_deref().and_then(b),
+            Buffer::HttpHostRaw => header(&req.headers, "host").and_then(b),
+            Buffer::HttpUserAgent => req.user_agent.as_deref().and_then(b),
+            Buffer::HttpHeader => Some(Cow::<[u8]>::Owned(header_buffer(hs, self.dir))).filter(|v| !v.is_empty()),
+            Buffer::HttpHeaderRaw => b(if to_server { &req.headers_raw } else { &resp.headers_raw }),
+            Buffer::HttpHeaderNames => b(if to_server { &req.header_names } else { &resp.header_names }),
+            Buffer::HttpCookie => header(hs, if to_server { "cookie" } else { "set-cookie" }).and_then(b),
+            Buffer::HttpContentType => header(hs, "content-type").and_then(b),
+            Buffer::HttpContentLen => header(hs, "content-length").and_then(b),
+            Buffer::HttpRequestLine => b(&req.line),
+            Buffer::HttpResponseLine => b(&resp.line),
+            Buffer::HttpRequestBody => self.req_body.and_then(b),
+            Buffer::FileData => (if to_server { self.req_body } else { self.resp_body }).and_then(b),
+            Buffer::HttpStatCode => b(&resp.status),
+            Buffer::HttpStatMsg => b(&resp.status_message),
+            Buffer::HttpProtocol => {
+                if to_server {
+                    req.protocol.as_deref().and_then(b)
+                } else {
+                    b(&resp.protocol)
+                }
+            }
+            Buffer::HttpStart => {
+                let (line, raw) = if to_server { (&req.line, &req.headers_raw) } else { (&resp.line, &resp.headers_raw) };
+                let mut v = line.clone();
+                v.extend_from_slice(b"\r\n");
+                v.extend_from_slice(raw);
+                Some(Cow::Owned(v))
+            }
+            Buffer::HttpReferer => header(&req.headers, "referer").and_then(b),
+            Buffer::HttpAccept => header(&req.headers, "accept").and_then(b),
+            Buffer::HttpAcceptEnc => header(&req.headers, "accept-encoding").and_then(b),
+            Buffer::HttpAcceptLang => header(&req.headers, "accept-language").and_then(b),
+            Buffer::HttpConnection => header(hs, "connection").and_then(b),
+            Buffer::HttpLocation => header(&resp.headers, "location").and_then(b),
+            Buffer::HttpServer => header(&resp.headers, "server").and_then(b),
+            Buffer::HttpRequestHeader | Buffer::HttpResponseHeader => {
+                let list = if buffer == Buffer::HttpRequestHeader { &req.headers } else { &resp.headers };
+                let h = list.first()?;
+                let mut v = h.name.clone();
+                v.extend_from_slice(b": ");
+                v.extend_from_slice(&h.value);
+                Some(Cow::Owned(v))
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(n: &str, v: &str) -> Header {
+        Header { name: n.as_bytes().to_vec(), value: v.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn header_buffer_leaves_out_cookies() {
+        let hs = [h("Host", "a"), h("Cookie", "x=1"), h("User-Agent", "ua")];
+        assert_eq!(header_buffer(&hs, Direction::ToServer), b"Host: a\r\nUser-Agent: ua\r\n\r\n");
+    }
+
+    #[test]
+    fn bodies_are_capped_and_tied_to_their_transaction() {
+        let mut bodies = Bodies::default();
+        let mut sink = mamori_applayer::NullSink::default();
+        let mut tee = TeeSink { inner: &mut sink, bodies: &mut bodies };
+        let id = tee.open(Direction::ToClient, FileMeta { tx_id: 3, ..Default::default() });
+        tee.data(id, b"abc");
+        tee.data(id, &vec![b'x'; BODY_LIMIT]);
+        tee.close(id, FileEnd::Closed);
+        let body = bodies.get(3, Direction::ToClient).unwrap();
+        assert_eq!(body.len(), BODY_LIMIT);
+        assert!(body.starts_with(b"abcx"));
+        assert!(bodies.get(3, Direction::ToServer).is_none());
+        assert_eq!(bodies.grew, vec![(3, Direction::ToClient)]);
+    }
+}
