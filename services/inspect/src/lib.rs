@@ -1,4 +1,5 @@
-//! I/O around the engine: capture files in, EVE files out.
+//! I/O around the engine: capture files in, EVE files out, rules loaded.
 
 pub mod capture;
 pub mod replay;
+pub mod rules;

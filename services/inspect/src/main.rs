@@ -8,14 +8,26 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use mamori_inspect::replay::{replay, ReplayOptions};
+use mamori_inspect::rules::{default_cache_dir, describe, RuleFiles};
 
 #[derive(Parser)]
 #[command(name = "mamori-inspect", version, about = "Mamori deep packet inspection")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// Rule files and what they depend on.
+#[derive(Args)]
+struct RuleArgs {
+    /// classification.config (default: the one next to the first rules file, if any).
+    #[arg(long)]
+    classification: Option<PathBuf>,
+    /// Address and port variables: a suricata.yaml (its `vars`) or a TOML file.
+    #[arg(long)]
+    vars: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -37,6 +49,29 @@ enum Command {
         /// Report what inline mode would have dropped.
         #[arg(long)]
         simulate_ips: bool,
+        #[command(flatten)]
+        rule_args: RuleArgs,
+        /// Where compiled rule databases are cached (default: ~/.cache/mamori).
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
+        /// Always compile; neither read nor write the cache.
+        #[arg(long)]
+        no_cache: bool,
+        /// Suricata-style engine settings: vlan.use-for-tracking,
+        /// stream.midstream, stream.async-oneside (`key=value`, repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+    /// Rule files: check them and say what loads.
+    Rules {
+        /// Parse and validate; print `loaded N of M rules` and the reasons for the rest.
+        #[arg(long, required = true, num_args = 1..)]
+        check: Vec<PathBuf>,
+        #[command(flatten)]
+        rule_args: RuleArgs,
+        /// Also compile the matcher and report on it.
+        #[arg(long)]
+        compile: bool,
     },
 }
 
@@ -47,14 +82,34 @@ fn main() -> Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Replay { pcap, eve, rules, threshold, simulate_ips } => {
-            if let Some(r) = rules.first() {
-                bail!("--rules {}: the IPS rule engine is not part of this build yet", r.display());
+        Command::Replay { pcap, eve, rules, threshold, simulate_ips, rule_args, cache_dir, no_cache, set } => {
+            if threshold.is_some() && rules.is_empty() {
+                bail!("--threshold needs --rules");
             }
-            if let Some(t) = threshold {
-                bail!("--threshold {}: the IPS rule engine is not part of this build yet", t.display());
+            let mut opts = ReplayOptions { simulate_ips, ..Default::default() };
+            for kv in &set {
+                let Some((k, v)) = kv.split_once('=') else { bail!("--set {kv}: expected key=value") };
+                if !opts.set(k, v) {
+                    bail!("--set {k}: not a setting this engine has");
+                }
             }
-            let opts = ReplayOptions { simulate_ips, ..Default::default() };
+            if !rules.is_empty() {
+                let files = RuleFiles {
+                    rules,
+                    classification: rule_args.classification,
+                    vars: rule_args.vars,
+                    threshold,
+                    cache_dir: if no_cache { None } else { cache_dir.or_else(default_cache_dir) },
+                };
+                let t = Instant::now();
+                let (det, loaded) = files.build()?;
+                for w in &loaded.warnings {
+                    eprintln!("warning: {w}");
+                }
+                eprint!("{}", loaded.summary.to_string().lines().next().map(|l| format!("{l}\n")).unwrap_or_default());
+                eprintln!("{} in {:.3} s", describe(det.report()), t.elapsed().as_secs_f64());
+                opts.detector = Some(det);
+            }
             let started = Instant::now();
             let summary = if eve.as_os_str() == "-" {
                 replay(&pcap, std::io::stdout().lock(), &opts)?
@@ -74,6 +129,26 @@ fn main() -> Result<()> {
                 summary.events,
                 if simulate_ips { format!(", {} would be dropped", summary.dropped) } else { String::new() }
             );
+        }
+        Command::Rules { check, rule_args, compile } => {
+            let files = RuleFiles {
+                rules: check,
+                classification: rule_args.classification,
+                vars: rule_args.vars,
+                threshold: None,
+                cache_dir: None,
+            };
+            let t = Instant::now();
+            let loaded = files.load()?;
+            print!("{}", loaded.summary);
+            for w in &loaded.warnings {
+                eprintln!("warning: {w}");
+            }
+            if compile {
+                let det = mamori_engine::Detector::build(&loaded.rules, &loaded.thresholds, None);
+                println!("{}", describe(det.report()));
+            }
+            eprintln!("checked in {:.3} s", t.elapsed().as_secs_f64());
         }
     }
     Ok(())

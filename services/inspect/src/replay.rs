@@ -2,17 +2,47 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
-use mamori_engine::{Engine, EngineConfig, EveRecord, PacketIn, Timestamp, Verdict};
+use mamori_engine::{Detect, Detector, Engine, EngineConfig, EveRecord, PacketIn, Timestamp, Verdict};
 use mamori_eve::EveWriter;
 
 use crate::capture::{Capture, CaptureError};
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct ReplayOptions {
     pub engine: EngineConfig,
-    /// Act as if inline: count what would have been dropped.
+    /// Act as if inline: drop and reject rules drop, and what would have
+    /// been dropped is counted and logged.
     pub simulate_ips: bool,
+    /// Compiled rules to inspect with.
+    pub detector: Option<Arc<Detector>>,
+}
+
+impl ReplayOptions {
+    /// Apply a Suricata `--set key=value` that has an engine equivalent;
+    /// false when the key means nothing here.
+    pub fn set(&mut self, key: &str, value: &str) -> bool {
+        let on = matches!(value, "true" | "yes" | "1" | "on");
+        match key {
+            "vlan.use-for-tracking" => self.engine.vlan_tracking = on,
+            "stream.midstream" => self.engine.midstream = on,
+            "stream.async-oneside" => self.engine.async_oneside = on,
+            "decoder.teredo.ports" => self.engine.teredo_any_port = value == "any",
+            _ => return false,
+        }
+        true
+    }
+}
+
+impl std::fmt::Debug for ReplayOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplayOptions")
+            .field("engine", &self.engine)
+            .field("simulate_ips", &self.simulate_ips)
+            .field("rules", &self.detector.as_ref().map(|d| d.len()))
+            .finish()
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -34,6 +64,9 @@ pub fn replay_with(
 ) -> Result<ReplaySummary, ReplayError> {
     let capture = Capture::open(pcap)?;
     let mut engine = Engine::new(opts.engine.clone());
+    if let Some(det) = &opts.detector {
+        engine = engine.with_detect(Detect::new(det.clone(), opts.simulate_ips));
+    }
     let mut summary = ReplaySummary::default();
     let mut out = Vec::new();
     for (n, item) in capture.enumerate() {

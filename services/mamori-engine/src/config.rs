@@ -24,11 +24,22 @@ pub struct EngineConfig {
     pub timeouts: Timeouts,
     pub defrag_max_trackers: usize,
     pub defrag_memcap: usize,
+    /// Pieces one datagram may have (a bound against tiny-fragment floods).
+    pub defrag_max_fragments: usize,
     /// Mark a flow for bypass once nothing in it needs inspecting.
     pub bypass: bool,
     /// The outer VLAN id is part of a flow's identity (Suricata's
     /// `vlan.use-for-tracking`). Off for networks that tag one direction only.
     pub vlan_tracking: bool,
+    /// Flows picked up mid-stream count as established for rules
+    /// (Suricata's `stream.midstream`); off by default, as in Suricata.
+    pub midstream: bool,
+    /// Only one side of TCP flows is captured (Suricata's
+    /// `stream.async-oneside`): a client SYN and ACK make a flow established.
+    pub async_oneside: bool,
+    /// Look for Teredo (IPv6 in UDP) on every UDP port, not only 3544
+    /// (Suricata without `decoder.teredo.ports`).
+    pub teredo_any_port: bool,
 }
 
 impl Default for EngineConfig {
@@ -42,8 +53,12 @@ impl Default for EngineConfig {
             timeouts: Timeouts::default(),
             defrag_max_trackers: 65_536,
             defrag_memcap: 32 << 20,
+            defrag_max_fragments: 1024,
             bypass: true,
             vlan_tracking: true,
+            midstream: false,
+            async_oneside: false,
+            teredo_any_port: false,
         }
     }
 }
@@ -58,6 +73,11 @@ impl EngineConfig {
     }
 
     pub(crate) fn defrag(&self) -> DefragConfig {
-        DefragConfig { max_trackers: self.defrag_max_trackers, max_bytes: self.defrag_memcap, ..Default::default() }
+        DefragConfig {
+            max_trackers: self.defrag_max_trackers,
+            max_bytes: self.defrag_memcap,
+            max_fragments: self.defrag_max_fragments,
+            ..Default::default()
+        }
     }
 }

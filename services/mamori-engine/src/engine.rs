@@ -15,13 +15,14 @@ use serde_json::json;
 
 use crate::app::detect::{probe_datagram, probe_stream};
 use crate::app::dns::DnsUdpSession;
-use crate::app::quic::QuicSession;
 use crate::app::{new_stream_session, AppOut};
 use crate::appid;
 use crate::config::EngineConfig;
 use crate::counters::Counters;
-use crate::events::{flow_record, tuple, EndReason};
+use crate::events::{alert_record, drop_record, flow_record, tuple, EndReason};
 use crate::flowdata::{App, Detection, FlowData, TcpData};
+use crate::inspect::Inspector;
+use mamori_detect::{Alert, Detect, DropReason, FlowDetect, FlowFacts, IcmpHdr, Reject, TcpHdr};
 
 /// One captured or queued packet.
 #[derive(Clone, Copy, Debug)]
@@ -49,6 +50,10 @@ pub struct FlowHandle(FlowId);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PacketResult {
     pub verdict: Verdict,
+    /// A reject rule matched: the data path should answer with TCP RST
+    /// (both ways for `rejectboth`) or ICMP unreachable. Sending is the data
+    /// path's job; the engine only decides.
+    pub reject: Option<Reject>,
     /// The flow needs no more inspection: the data path may let the rest of
     /// it skip the engine (conntrack mark).
     pub bypass: bool,
@@ -56,7 +61,7 @@ pub struct PacketResult {
 }
 
 impl PacketResult {
-    const ACCEPT: PacketResult = PacketResult { verdict: Verdict::Accept, bypass: false, flow: None };
+    const ACCEPT: PacketResult = PacketResult { verdict: Verdict::Accept, reject: None, bypass: false, flow: None };
 }
 
 /// Link-layer facts carried down to the flow.
@@ -82,6 +87,12 @@ pub struct Engine {
     last_expire_us: u64,
     /// Out-of-order TCP bytes held across all flows.
     stream_bytes: usize,
+    /// The IPS matcher, when rules are loaded.
+    detect: Option<Detect>,
+    /// Capture position of the packet being processed.
+    pcap_cnt: Option<u64>,
+    /// Alerts of the current packet (kept to reuse its allocation).
+    alerts: Vec<Alert>,
 }
 
 impl Engine {
@@ -95,7 +106,17 @@ impl Engine {
             now_us: 0,
             last_expire_us: 0,
             stream_bytes: 0,
+            detect: None,
+            pcap_cnt: None,
+            alerts: Vec::new(),
         }
+    }
+
+    /// Inspect traffic with these rules. `detect.ips()` decides whether drop
+    /// and reject rules drop packets (inline or simulated inline) or only alert.
+    pub fn with_detect(mut self, detect: Detect) -> Engine {
+        self.detect = Some(detect);
+        self
     }
 
     /// Judge files with `gate` (anti-virus, hash lists) instead of passing all.
@@ -120,6 +141,7 @@ impl Engine {
     /// Inspect one packet. Records produced are appended to `out`.
     pub fn process(&mut self, pkt: &PacketIn<'_>, out: &mut Vec<EveRecord>) -> PacketResult {
         self.now_us = self.now_us.max(pkt.ts.micros());
+        self.pcap_cnt = pkt.pcap_cnt;
         self.counters.incr("decoder.pkts");
         self.counters.add("decoder.bytes", pkt.data.len() as u64);
         if self.now_us >= self.last_expire_us.saturating_add(1_000_000) {
@@ -229,7 +251,24 @@ impl Engine {
             Transport::Icmpv6(_) => "decoder.icmpv6",
             Transport::Other { .. } => "decoder.other_ip",
         });
-        self.process_flow(meta, &dg, &t, data.len(), out)
+        let outer = self.process_flow(meta, &dg, &t, data.len(), out);
+        // Teredo (IPv6 in UDP, port 3544): the inner packet is inspected too,
+        // as Suricata does.
+        if let Transport::Udp(u) = &t {
+            let port_ok = self.cfg.teredo_any_port || u.src_port == TEREDO_PORT || u.dst_port == TEREDO_PORT;
+            if port_ok && depth < MAX_TUNNEL_DEPTH {
+                if let Some(inner) = teredo_inner(u.payload) {
+                    self.counters.incr("decoder.teredo");
+                    let r = self.process_ip(meta, IpVersion::V6, inner, depth + 1, out);
+                    return PacketResult {
+                        verdict: if r.verdict == Verdict::Drop { Verdict::Drop } else { outer.verdict },
+                        reject: outer.reject.or(r.reject),
+                        ..outer
+                    };
+                }
+            }
+        }
+        outer
     }
 
     fn process_flow(
@@ -246,7 +285,14 @@ impl Engine {
         let dst = Endpoint { ip: dg.dst, port: dp };
         let vlan = if self.cfg.vlan_tracking { meta.vlans.first().copied().unwrap_or(0) } else { 0 };
         let key = FlowKey::new(dg.proto, vlan, src, dst);
-        let src_is_server = matches!(t, Transport::Tcp(tcp) if tcp.flags.syn() && tcp.flags.ack());
+        let src_is_server = match t {
+            Transport::Tcp(tcp) if tcp.flags.syn() => tcp.flags.ack(),
+            // Picked up mid-stream: a server port talking to an ephemeral
+            // one, or an HTTP response, is the server (Suricata reverses
+            // such flows too).
+            Transport::Tcp(tcp) => (sp < 1024 && dp >= 1024) || tcp.payload.starts_with(b"HTTP/1."),
+            _ => false,
+        };
         let vlans = &meta.vlans;
         let lookup = self.flows.lookup_or_insert(key, src, dst, src_is_server, now, || FlowData::new(vlans.clone()));
         if let Some(evicted) = lookup.evicted {
@@ -267,18 +313,70 @@ impl Engine {
             flow.data.macs[i] = meta.src_mac;
         }
         if flow.data.blocked {
-            return PacketResult { verdict: Verdict::Drop, bypass: false, flow: Some(FlowHandle(lookup.id)) };
+            return PacketResult {
+                verdict: Verdict::Drop,
+                reject: None,
+                bypass: false,
+                flow: Some(FlowHandle(lookup.id)),
+            };
         }
+        // Detection state is lent out of the flow for this packet.
+        let ips = self.detect.as_ref().is_some_and(Detect::ips);
+        let mut fd = match &self.detect {
+            Some(_) => Some(flow.data.detect.take().unwrap_or_else(|| {
+                let mut f = Box::new(FlowDetect::new(flow.flow_id));
+                f.set_ids_timing(!ips && flow.key.proto == 6);
+                f
+            })),
+            None => None,
+        };
+        let mut objs = flow.data.det_objects.take().unwrap_or_default();
+        if ips && fd.as_ref().is_some_and(|f| f.dropped()) {
+            flow.data.detect = fd;
+            flow.data.det_objects = Some(objs);
+            self.counters.incr("ips.dropped_flow");
+            out.push(drop_record(flow, dir, Timestamp(now), self.pcap_cnt, dg, DropReason::FlowDrop));
+            self.flows.touch(lookup.id, now, FlowState::Established);
+            return PacketResult {
+                verdict: Verdict::Drop,
+                reject: None,
+                bypass: false,
+                flow: Some(FlowHandle(lookup.id)),
+            };
+        }
+        let dpkt = detect_packet(now, dg, t, sp, dp);
+        let facts = FlowFacts {
+            dir,
+            established: flow.data.det_established,
+            app_proto: flow.data.app.proto(),
+            stream_added: matches!(t, Transport::Tcp(tcp) if !tcp.payload.is_empty()) && !flow.data.bypassed,
+            stream_bytes: flow.data.bytes,
+        };
+        let mut insp = match (self.detect.as_mut(), fd.as_deref_mut()) {
+            (Some(d), Some(f)) if !f.passed() && !f.dropped() => {
+                Some(Inspector { d, flow: f, pkt: &dpkt, facts, stream_on: true, objects: &mut objs })
+            }
+            _ => None,
+        };
         let mut app_out = AppOut::default();
         // The flow's files are lent to the sink for this packet.
         let mut flow_files = std::mem::take(&mut flow.data.files);
         let mut files = flow_files.sink(&mut *self.gate);
         if !flow.data.bypassed {
             match t {
-                Transport::Tcp(tcp) => {
-                    tcp_segment(&self.cfg, &mut self.counters, &mut flow.data, dir, tcp, &mut files, &mut app_out)
+                Transport::Tcp(tcp) => tcp_segment(
+                    &self.cfg,
+                    &mut self.counters,
+                    &mut flow.data,
+                    dir,
+                    tcp,
+                    &mut files,
+                    &mut app_out,
+                    &mut insp,
+                ),
+                Transport::Udp(u) => {
+                    udp_datagram(&mut self.counters, &mut flow.data, dir, u.payload, &mut app_out, &mut insp)
                 }
-                Transport::Udp(u) => udp_datagram(&mut self.counters, &mut flow.data, dir, u.payload, &mut app_out),
                 _ => {}
             }
         } else if let Transport::Tcp(tcp) = t {
@@ -287,9 +385,32 @@ impl Engine {
                 td.conn.on_segment(dir, tcp.seq, tcp.flags.0, tcp.payload.len());
             }
         }
-        drop(files);
         let finished = flow_files.take_finished();
         flow.data.files = flow_files;
+        // Per-packet rules run after the app layer, as in Suricata.
+        let mut det_verdict = mamori_detect::Verdict::default();
+        if let Some(mut i) = insp {
+            let acks = matches!(t, Transport::Tcp(tcp) if tcp.flags.ack());
+            if flow.data.det_app.is_none() {
+                let known = flow.data.app.proto();
+                // Inline, Suricata parses data as it passes.
+                let tcp_ids = flow.key.proto == 6 && !ips;
+                match (if tcp_ids { 6 } else { 0 }, flow.data.det_app_pending) {
+                    (6, None) if known.is_some() => flow.data.det_app_pending = Some(dir),
+                    (6, Some(d)) if d != dir && acks && flow.data.det_established => {
+                        flow.data.det_app = known;
+                        flow.data.det_app_pending = None;
+                    }
+                    (6, _) => {}
+                    _ => flow.data.det_app = known,
+                }
+            }
+            i.facts.app_proto = flow.data.det_app;
+            i.facts.established = flow.data.det_established;
+            i.d.packet(i.flow, i.pkt, &i.facts);
+            det_verdict = i.d.finish(i.flow, i.pkt, &mut self.alerts);
+        }
+        flow.data.detect = fd;
         let state = match &flow.data.tcp {
             Some(td) => td.conn.flow_state(),
             None if flow.data.pkts[0] > 0 && flow.data.pkts[1] > 0 => FlowState::Established,
@@ -297,6 +418,20 @@ impl Engine {
         };
         let mut verdict = emit(&mut self.counters, flow, now, &app_out, finished, out);
         if flow.data.blocked {
+            verdict = Verdict::Drop;
+        }
+        if !self.alerts.is_empty() {
+            let app_proto = flow.data.app.proto().map(|p| p.eve_name());
+            for a in self.alerts.drain(..) {
+                self.counters.incr("detect.alert");
+                flow.data.alerted = true;
+                out.push(alert_record(flow, &a, Timestamp(now), self.pcap_cnt, app_proto, objs.get(a.tag)));
+            }
+        }
+        flow.data.det_objects = Some(objs);
+        if let Some(reason) = det_verdict.drop {
+            self.counters.incr("ips.dropped");
+            out.push(drop_record(flow, dir, Timestamp(now), self.pcap_cnt, dg, reason));
             verdict = Verdict::Drop;
         }
         // Memory accounting for out-of-order buffers.
@@ -317,7 +452,7 @@ impl Engine {
             self.counters.incr("flow.evicted_memcap");
             self.end_flow(victim, EndReason::Forced, out);
         }
-        PacketResult { verdict, bypass, flow: Some(FlowHandle(lookup.id)) }
+        PacketResult { verdict, reject: det_verdict.reject, bypass, flow: Some(FlowHandle(lookup.id)) }
     }
 
     /// Settle a held file: returns the verdict for the held packets.
@@ -373,17 +508,76 @@ impl Engine {
         // The flow's files are lent to the sink for this packet.
         let mut flow_files = std::mem::take(&mut flow.data.files);
         let mut files = flow_files.sink(&mut *self.gate);
+        // What closing the streams completes is inspected on a pseudo packet
+        // (Suricata's "stream (flow timeout)").
+        let mut fd = flow.data.detect.take();
+        let mut objs = flow.data.det_objects.take().unwrap_or_default();
+        let pseudo = pseudo_packet(&flow);
+        let facts = FlowFacts {
+            dir: Direction::ToServer,
+            established: flow.data.det_established,
+            app_proto: flow.data.app.proto(),
+            stream_added: false,
+            stream_bytes: flow.data.bytes,
+        };
+        let mut insp = match (self.detect.as_mut(), fd.as_deref_mut()) {
+            (Some(d), Some(f)) if !f.passed() && !f.dropped() && !flow.data.bypassed => Some(Inspector {
+                d,
+                flow: f,
+                pkt: &pseudo,
+                facts,
+                stream_on: flow.data.det_established,
+                objects: &mut objs,
+            }),
+            _ => None,
+        };
         if !flow.data.bypassed {
             let FlowData { tcp, app, .. } = &mut flow.data;
             if let Some(td) = tcp.as_mut() {
                 for dir in [Direction::ToServer, Direction::ToClient] {
                     let stream = &mut td.streams[dir.index()];
-                    stream.close(&mut |c| feed(&self.cfg, &mut self.counters, app, dir, c, &mut files, &mut app_out));
+                    stream.close(&mut |c| {
+                        feed(&self.cfg, &mut self.counters, app, dir, c, &mut files, &mut app_out, &mut insp)
+                    });
                 }
             }
             if let App::Stream(s) = app {
                 s.close(Direction::ToServer, &mut files, &mut app_out);
                 s.close(Direction::ToClient, &mut files, &mut app_out);
+                if let Some(i) = insp.as_mut().filter(|i| i.stream_on) {
+                    s.inspect(i);
+                }
+            }
+        }
+        if let Some(i) = insp {
+            i.d.flush_deferred(i.flow);
+            // A TCP session still open gets Suricata's flow-timeout pseudo
+            // packet in each direction, which per-packet rules also see.
+            let open = flow.data.det_established
+                && flow.data.tcp.as_ref().is_some_and(|t| t.conn.flow_state() == FlowState::Established);
+            if open && i.stream_on {
+                let facts = FlowFacts { app_proto: flow.data.app.proto(), ..i.facts };
+                i.d.packet(i.flow, i.pkt, &facts);
+                let _ = i.d.finish(i.flow, i.pkt, &mut self.alerts);
+                let back =
+                    mamori_detect::Packet { src: i.pkt.dst, dst: i.pkt.src, sp: i.pkt.dp, dp: i.pkt.sp, ..*i.pkt };
+                let facts = FlowFacts { dir: Direction::ToClient, ..facts };
+                i.d.packet(i.flow, &back, &facts);
+                let _ = i.d.finish(i.flow, &back, &mut self.alerts);
+            } else {
+                let _ = i.d.finish(i.flow, i.pkt, &mut self.alerts);
+            }
+        }
+        flow.data.detect = fd;
+        if !self.alerts.is_empty() {
+            let app_proto = flow.data.app.proto().map(|p| p.eve_name());
+            for a in self.alerts.drain(..) {
+                self.counters.incr("detect.alert");
+                flow.data.alerted = true;
+                let mut rec = alert_record(&flow, &a, Timestamp(flow.last_seen_us), None, None, objs.get(a.tag));
+                rec.app_proto = app_proto;
+                rec.pkt_src = Some("stream (flow timeout)");
+                out.push(rec);
             }
         }
         // A bypassed flow still logs what it saw before the bypass.
@@ -392,7 +586,6 @@ impl Engine {
             App::Quic(q) => q.flush(&mut app_out),
             _ => {}
         }
-        drop(files);
         let finished = flow_files.take_finished();
         let last_seen = flow.last_seen_us;
         emit(&mut self.counters, &mut flow, last_seen, &app_out, finished, out);
@@ -402,6 +595,32 @@ impl Engine {
         let app = appid::finish(&mut flow.data);
         out.push(flow_record(&flow, reason, app.as_ref()));
     }
+}
+
+const TEREDO_PORT: u16 = 3544;
+
+/// The IPv6 packet a Teredo datagram carries: after an optional origin
+/// indication, an IPv6 header whose payload
+/// length accounts for exactly the rest (Suricata's test for Teredo).
+fn teredo_inner(p: &[u8]) -> Option<&[u8]> {
+    let mut p = p;
+    if p.first() == Some(&0) {
+        // An origin indication is skipped; an authentication header means
+        // qualification traffic, not a tunnelled packet.
+        match p.get(1) {
+            Some(0) => p = p.get(8..)?,
+            _ => return None,
+        }
+    }
+    if p.first()? >> 4 != 6 || p.len() < 40 {
+        return None;
+    }
+    let plen = usize::from(u16::from_be_bytes([*p.get(4)?, *p.get(5)?]));
+    // Next header "none" with a payload is not a real packet.
+    if p.len() != 40 + plen || (*p.get(6)? == 59 && plen > 0) {
+        return None;
+    }
+    Some(p)
 }
 
 /// The IP packet a tunnel carries, if it carries one.
@@ -442,6 +661,7 @@ fn inspection_done(d: &FlowData) -> bool {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn tcp_segment(
     cfg: &EngineConfig,
     counters: &mut Counters,
@@ -450,8 +670,9 @@ fn tcp_segment(
     tcp: &Tcp<'_>,
     files: &mut FileTracker<'_>,
     out: &mut AppOut,
+    insp: &mut Option<Inspector<'_, '_>>,
 ) {
-    let FlowData { tcp: tcp_state, app, .. } = d;
+    let FlowData { tcp: tcp_state, app, handshake, det_established, .. } = d;
     let td = tcp_state.get_or_insert_with(|| {
         Box::new(TcpData {
             conn: TcpConn::default(),
@@ -460,6 +681,26 @@ fn tcp_segment(
         })
     });
     let ev = td.conn.on_segment(dir, tcp.seq, tcp.flags.0, tcp.payload.len());
+    // Rules' `established` needs the handshake itself, unless midstream
+    // pickups are allowed (Suricata's stream.midstream).
+    match (dir, tcp.flags.syn(), tcp.flags.ack()) {
+        (Direction::ToServer, true, false) => *handshake |= 1,
+        (Direction::ToClient, true, _) => *handshake |= 2,
+        _ => {}
+    }
+    let one_side_ok = cfg.async_oneside && *handshake & 1 != 0;
+    let past_handshake = ev.established || td.conn.flow_state() != FlowState::New;
+    if !*det_established && past_handshake && (*handshake == 3 || cfg.midstream || one_side_ok) {
+        *det_established = true;
+    }
+    if let Some(i) = insp.as_mut() {
+        i.facts.established = *det_established;
+        i.stream_on = *det_established;
+    }
+    // Whether this segment's data went into the stream (new or buffered):
+    // retransmissions and data before the stream start did not, and are
+    // inspected as packets.
+    let before = (td.streams[dir.index()].offset(), td.streams[dir.index()].buffered());
     let i = dir.index();
     if let Some(seq) = ev.stream_start {
         if !td.streams[i].start(seq) {
@@ -473,29 +714,41 @@ fn tcp_segment(
     if tcp.flags.ack() && !tcp.flags.rst() {
         let other = dir.reverse();
         let stream = &mut td.streams[other.index()];
-        stream.acked(tcp.ack, &mut |c| feed(cfg, counters, app, other, c, files, out));
+        stream.acked(tcp.ack, &mut |c| feed(cfg, counters, app, other, c, files, out, insp));
     }
     if !tcp.payload.is_empty() {
         // Data on a SYN (TCP Fast Open) starts after the SYN's own sequence number.
         let seq = if tcp.flags.syn() { tcp.seq.wrapping_add(1) } else { tcp.seq };
-        td.streams[i].segment(seq, tcp.payload, &mut |c| feed(cfg, counters, app, dir, c, files, out));
+        td.streams[i].segment(seq, tcp.payload, &mut |c| feed(cfg, counters, app, dir, c, files, out, insp));
+        let after = (td.streams[i].offset(), td.streams[i].buffered());
+        if let Some(ins) = insp.as_mut() {
+            ins.facts.stream_added = ins.stream_on && after != before;
+        }
     }
     if ev.reset {
         for d in [Direction::ToServer, Direction::ToClient] {
-            td.streams[d.index()].close(&mut |c| feed(cfg, counters, app, d, c, files, out));
+            td.streams[d.index()].close(&mut |c| feed(cfg, counters, app, d, c, files, out, insp));
             if let App::Stream(s) = app {
                 s.close(d, files, out);
+                if let Some(i) = insp.as_mut().filter(|i| i.stream_on) {
+                    s.inspect(i);
+                }
             }
         }
     } else if ev.sender_done {
-        td.streams[i].close(&mut |c| feed(cfg, counters, app, dir, c, files, out));
+        td.streams[i].close(&mut |c| feed(cfg, counters, app, dir, c, files, out, insp));
         if let App::Stream(s) = app {
             s.close(dir, files, out);
+            if let Some(i) = insp.as_mut().filter(|i| i.stream_on) {
+                s.inspect(i);
+            }
         }
     }
 }
 
-/// Hand one piece of in-order stream output to the app layer.
+/// Hand one piece of in-order stream output to the app layer, then to
+/// stream and transaction inspection.
+#[allow(clippy::too_many_arguments)]
 fn feed(
     cfg: &EngineConfig,
     counters: &mut Counters,
@@ -504,28 +757,50 @@ fn feed(
     chunk: Chunk<'_>,
     files: &mut FileTracker<'_>,
     out: &mut AppOut,
+    insp: &mut Option<Inspector<'_, '_>>,
 ) {
     if let Chunk::Gap(_) = chunk {
         counters.incr("tcp.reassembly_gap");
     }
+    let piece = match &chunk {
+        Chunk::Data(b) => Ok(*b),
+        Chunk::Gap(n) => Err(*n),
+    };
     match app {
         App::Detecting(det) => {
             let det = std::mem::take(det);
-            detect(cfg, counters, det, app, dir, chunk, files, out);
+            detect(cfg, counters, det, app, dir, chunk, files, out, insp.is_some());
         }
         App::Stream(s) => {
             let st = match chunk {
                 Chunk::Data(b) => s.input(dir, b, files, out),
                 Chunk::Gap(n) => s.gap(dir, n, files, out),
             };
-            after_status(counters, app, st, files, out);
+            after_status(counters, app, st, files, out, insp.is_some());
         }
         _ => {}
+    }
+    if let Some(i) = insp.as_mut().filter(|i| i.stream_on) {
+        i.facts.app_proto = app.proto();
+        if let App::Stream(s) = app {
+            s.inspect(i);
+        }
+        match piece {
+            Ok(b) => i.stream(dir, b),
+            Err(n) => i.gap(dir, n),
+        }
     }
 }
 
 /// Act on what a parser asked for.
-fn after_status(counters: &mut Counters, app: &mut App, st: Status, _files: &mut FileTracker<'_>, out: &mut AppOut) {
+fn after_status(
+    counters: &mut Counters,
+    app: &mut App,
+    st: Status,
+    _files: &mut FileTracker<'_>,
+    out: &mut AppOut,
+    inspecting: bool,
+) {
     let App::Stream(s) = app else { return };
     match st {
         Status::Continue => {}
@@ -538,7 +813,10 @@ fn after_status(counters: &mut Counters, app: &mut App, st: Status, _files: &mut
             counters.incr("app_layer.starttls");
             s.flush(out);
             // What follows is TLS: parse its handshake for the SNI and certs.
-            if let Some(tls) = new_stream_session(AppProto::Tls) {
+            if let Some(mut tls) = new_stream_session(AppProto::Tls) {
+                if inspecting {
+                    tls.enable_inspection();
+                }
                 *app = App::Stream(tls);
             }
         }
@@ -555,6 +833,7 @@ fn detect(
     chunk: Chunk<'_>,
     files: &mut FileTracker<'_>,
     out: &mut AppOut,
+    inspecting: bool,
 ) {
     let i = dir.index();
     match chunk {
@@ -570,6 +849,9 @@ fn detect(
                 Ok(proto) => {
                     counters.incr(detected_counter(proto));
                     let Some(mut s) = new_stream_session(proto) else { return };
+                    if inspecting {
+                        s.enable_inspection();
+                    }
                     let mut st = Status::Continue;
                     for (d, c) in det.chunks.drain(..) {
                         if st != Status::Continue {
@@ -582,7 +864,7 @@ fn detect(
                         st = s.input(dir, &b[take..], files, out);
                     }
                     *app = App::Stream(s);
-                    after_status(counters, app, st, files, out);
+                    after_status(counters, app, st, files, out, inspecting);
                     return;
                 }
                 Err(Probe::NoMatch) => det.failed[i] = true,
@@ -617,7 +899,14 @@ fn detected_counter(p: AppProto) -> &'static str {
     }
 }
 
-fn udp_datagram(counters: &mut Counters, d: &mut FlowData, dir: Direction, payload: &[u8], out: &mut AppOut) {
+fn udp_datagram(
+    counters: &mut Counters,
+    d: &mut FlowData,
+    dir: Direction,
+    payload: &[u8],
+    out: &mut AppOut,
+    insp: &mut Option<Inspector<'_, '_>>,
+) {
     if payload.is_empty() {
         return;
     }
@@ -626,11 +915,15 @@ fn udp_datagram(counters: &mut Counters, d: &mut FlowData, dir: Direction, paylo
         match probe_datagram(payload) {
             Some(AppProto::Dns) => {
                 counters.incr("app_layer.flow.dns_udp");
-                d.app = App::Dns(DnsUdpSession::default());
+                let mut s = DnsUdpSession::default();
+                if insp.is_some() {
+                    s.enable_inspection();
+                }
+                d.app = App::Dns(s);
             }
             Some(AppProto::Quic) => {
                 counters.incr("app_layer.flow.quic");
-                d.app = App::Quic(Box::new(QuicSession::default()));
+                d.app = App::Quic(Box::default());
             }
             _ if det.datagrams >= MAX_DETECT_DATAGRAMS => {
                 counters.incr("app_layer.detect_failed");
@@ -639,10 +932,88 @@ fn udp_datagram(counters: &mut Counters, d: &mut FlowData, dir: Direction, paylo
             _ => {}
         }
     }
+    if let Some(i) = insp.as_mut() {
+        i.facts.app_proto = d.app.proto();
+    }
     match &mut d.app {
-        App::Dns(s) => s.datagram(payload, out),
+        App::Dns(s) => s.datagram(payload, out, insp.as_mut()),
         App::Quic(q) => q.datagram(dir, payload, out),
         _ => {}
+    }
+}
+
+/// The packet as rules see it.
+fn detect_packet<'a>(
+    now: u64,
+    dg: &IpDatagram<'_>,
+    t: &'a Transport<'_>,
+    sp: u16,
+    dp: u16,
+) -> mamori_detect::Packet<'a> {
+    let (mut frag_bits, mut frag_offset, mut ipopts) = (0u8, 0u16, 0);
+    if dg.version == IpVersion::V4 {
+        if let (Some(&f0), Some(&f1)) = (dg.header.get(6), dg.header.get(7)) {
+            frag_bits = (f0 >> 5) & 0x07;
+            frag_offset = u16::from_be_bytes([f0 & 0x1f, f1]);
+        }
+        let ihl = usize::from(dg.header.first().copied().unwrap_or(0x45) & 0x0f) * 4;
+        if let Some(opts) = dg.header.get(20..ihl) {
+            ipopts = mamori_detect::ipv4_options(opts);
+        }
+    }
+    mamori_detect::Packet {
+        ts_us: now,
+        src: dg.src,
+        dst: dg.dst,
+        sp,
+        dp,
+        proto: dg.proto,
+        ipv6: dg.version == IpVersion::V6,
+        ttl: dg.ttl,
+        tos: dg.tos,
+        ip_id: dg.id,
+        frag_bits,
+        frag_offset,
+        ipopts,
+        tcp: match t {
+            Transport::Tcp(tcp) => Some(TcpHdr {
+                flags: tcp.flags.0,
+                seq: tcp.seq,
+                ack: tcp.ack,
+                window: tcp.window,
+                mss: tcp.options.mss,
+            }),
+            _ => None,
+        },
+        icmp: match t {
+            Transport::Icmp(i) | Transport::Icmpv6(i) => Some(IcmpHdr { kind: i.kind, code: i.code, rest: i.rest }),
+            _ => None,
+        },
+        payload: t.payload(),
+        pseudo: false,
+    }
+}
+
+/// A packet-less inspection point at flow end: client to server, no payload.
+fn pseudo_packet(flow: &Flow<FlowData>) -> mamori_detect::Packet<'static> {
+    mamori_detect::Packet {
+        ts_us: flow.last_seen_us,
+        src: flow.client.ip,
+        dst: flow.server.ip,
+        sp: flow.client.port,
+        dp: flow.server.port,
+        proto: flow.key.proto,
+        ipv6: flow.client.ip.is_ipv6(),
+        ttl: 0,
+        tos: 0,
+        ip_id: 0,
+        frag_bits: 0,
+        frag_offset: 0,
+        ipopts: 0,
+        tcp: None,
+        icmp: None,
+        payload: &[],
+        pseudo: true,
     }
 }
 

@@ -2,8 +2,10 @@
 
 use mamori_applayer::Direction;
 use mamori_apps::Detection;
+use mamori_detect::{Alert, DropReason};
 use mamori_eve::{proto_name, EveRecord, Timestamp};
 use mamori_flow::{Flow, FlowState};
+use mamori_wire::ip::IpDatagram;
 use serde_json::{json, Value};
 
 use crate::flowdata::FlowData;
@@ -81,6 +83,13 @@ pub(crate) fn flow_record(flow: &Flow<FlowData>, reason: EndReason, app: Option<
     if d.bypassed {
         fo["bypass"] = Value::from("local");
     }
+    if let Some(det) = &d.detect {
+        if det.passed() {
+            fo["action"] = Value::from("pass");
+        } else if det.dropped() {
+            fo["action"] = Value::from("drop");
+        }
+    }
     rec.push("flow", &fo);
     if let Some(t) = &d.tcp {
         let ts = t.conn.flags(Direction::ToServer);
@@ -104,5 +113,83 @@ pub(crate) fn flow_record(flow: &Flow<FlowData>, reason: EndReason, app: Option<
         }
         rec.push("tcp", &tcp);
     }
+    rec
+}
+
+/// An EVE `alert` event, with the app objects of the transaction it came from.
+pub(crate) fn alert_record(
+    flow: &Flow<FlowData>,
+    a: &Alert,
+    ts: Timestamp,
+    pcap_cnt: Option<u64>,
+    app_proto: Option<&'static str>,
+    objects: Option<&Vec<(&'static str, Value)>>,
+) -> EveRecord {
+    let mut rec = EveRecord::new(ts, "alert");
+    tuple(&mut rec, flow, a.dir);
+    rec.pcap_cnt = pcap_cnt;
+    rec.app_proto = app_proto;
+    rec.tx_id = a.tx_id;
+    rec.pkt_src = Some("wire/pcap");
+    let info = &a.info;
+    let mut alert = json!({
+        "action": if a.blocked { "blocked" } else { "allowed" },
+        "gid": info.gid,
+        "signature_id": info.sid,
+        "rev": info.rev,
+        "signature": &*info.msg,
+        "category": &*info.category,
+        "severity": info.severity,
+    });
+    if !info.metadata.is_empty() {
+        // Suricata groups metadata values by key: {"key": ["v1", "v2"]}.
+        let mut m = serde_json::Map::new();
+        for (k, v) in &info.metadata {
+            let e = m.entry(k.to_string()).or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(a) = e {
+                a.push(Value::from(v.to_string()));
+            }
+        }
+        alert["metadata"] = Value::Object(m);
+    }
+    rec.push(
+        "direction",
+        &match a.dir {
+            Direction::ToServer => "to_server",
+            Direction::ToClient => "to_client",
+        },
+    );
+    rec.push("alert", &alert);
+    if let Some(objs) = objects {
+        rec.objects.extend(objs.iter().cloned());
+    }
+    if a.stream {
+        rec.push("stream", &1);
+    }
+    rec
+}
+
+/// An EVE `drop` event (inline or simulated inline mode).
+pub(crate) fn drop_record(
+    flow: &Flow<FlowData>,
+    dir: Direction,
+    ts: Timestamp,
+    pcap_cnt: Option<u64>,
+    dg: &IpDatagram<'_>,
+    reason: DropReason,
+) -> EveRecord {
+    let mut rec = EveRecord::new(ts, "drop");
+    tuple(&mut rec, flow, dir);
+    rec.pcap_cnt = pcap_cnt;
+    rec.push(
+        "drop",
+        &json!({
+            "len": dg.header.len() + dg.payload.len(),
+            "tos": dg.tos,
+            "ttl": dg.ttl,
+            "ipid": dg.id,
+            "reason": reason.eve_name(),
+        }),
+    );
     rec
 }

@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 
 use mamori_applayer::{AppProto, Direction};
 use mamori_apps::{Detection as AppDetection, FlowFacts};
+use mamori_detect::FlowDetect;
 use mamori_files::FlowFiles;
 use mamori_flow::TcpConn;
 use mamori_stream::Reassembler;
@@ -12,6 +13,7 @@ use serde_json::Value;
 use crate::app::dns::DnsUdpSession;
 use crate::app::quic::QuicSession;
 use crate::app::AppSession;
+use crate::inspect::TxObjectStore;
 
 pub(crate) struct TcpData {
     pub conn: TcpConn,
@@ -87,6 +89,21 @@ pub(crate) struct FlowData {
     /// Anomaly events written for this flow (capped to avoid storms).
     pub anomaly_events: u32,
     pub app_id: AppId,
+    /// IPS state (flowbits, stream windows, fired rules), when rules are loaded.
+    pub detect: Option<Box<FlowDetect>>,
+    /// App objects for alerts not written yet.
+    pub det_objects: Option<Box<TxObjectStore>>,
+    /// Handshake seen: 1 = client SYN, 2 = server SYN/ACK.
+    pub handshake: u8,
+    /// Established as rules' `flow:established` means it.
+    pub det_established: bool,
+    /// The app protocol as per-packet rules see it. Suricata (IDS mode)
+    /// parses a direction's data when the other side acknowledges it, so a
+    /// protocol found in a packet becomes visible with the first
+    /// acknowledging packet of the other direction.
+    pub det_app: Option<AppProto>,
+    /// A protocol was found in data of this direction and is not visible yet.
+    pub det_app_pending: Option<Direction>,
 }
 
 /// Transaction objects kept per flow for `fileinfo` events.
@@ -109,6 +126,12 @@ impl FlowData {
             blocked: false,
             anomaly_events: 0,
             app_id: AppId::Unknown,
+            detect: None,
+            det_objects: None,
+            handshake: 0,
+            det_established: false,
+            det_app: None,
+            det_app_pending: None,
         }
     }
 

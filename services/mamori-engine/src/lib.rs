@@ -17,10 +17,12 @@ pub mod counters;
 mod engine;
 mod events;
 mod flowdata;
+mod inspect;
 
 pub use config::EngineConfig;
 pub use counters::Counters;
 pub use engine::{Engine, PacketIn, PacketResult, Verdict};
+pub use mamori_detect::{Detect, Detector, Reject};
 pub use mamori_eve::{EveRecord, Timestamp};
 pub use mamori_files::{FileDecision, FileGate, FileInfo, PassAll};
 pub use mamori_wire::LinkType;

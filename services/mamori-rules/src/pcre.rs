@@ -223,7 +223,8 @@ impl Pcre {
     pub fn rust_pattern(&self) -> String {
         let f = &self.flags;
         let mut p = String::with_capacity(self.source.len().saturating_add(16));
-        p.push_str("(?-u");
+        // Flags after '-' are turned off: the enabled ones go first.
+        p.push_str("(?");
         if f.caseless {
             p.push('i');
         }
@@ -236,7 +237,7 @@ impl Pcre {
         if f.ungreedy {
             p.push('U');
         }
-        p.push(')');
+        p.push_str("-u)");
         if f.anchored {
             p.push_str("\\A(?:");
             p.push_str(&self.source);
@@ -428,7 +429,9 @@ mod tests {
     #[test]
     fn rust_pattern_inlines_flags() {
         let r = p(r#""/ab.c/smiAG""#);
-        assert_eq!(r.pcre.rust_pattern(), r"(?-uismU)\A(?:ab.c)");
+        assert_eq!(r.pcre.rust_pattern(), r"(?ismU-u)\A(?:ab.c)");
+        let re = regex::bytes::Regex::new(&p(r#""/^get/i""#).pcre.rust_pattern()).unwrap();
+        assert!(re.is_match(b"GET /"), "i must stay on");
         let re = regex::bytes::Regex::new(&p(r#""/\xff\x00/""#).pcre.rust_pattern()).unwrap();
         assert!(re.is_match(&[0x41, 0xff, 0x00]));
     }

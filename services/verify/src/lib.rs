@@ -6,7 +6,9 @@
 //! the engine and evaluates the checks that are in scope:
 //!
 //! - [`Scope::Alerts`]: checks on `event_type: alert` with an
-//!   `alert.signature_id`, as the IPS scoring in `shared/testdata` defines;
+//!   `alert.signature_id`, as the IPS scoring in `shared/testdata` defines:
+//!   the number of alerts with that signature id must equal `count` (the
+//!   check's other keys are not compared);
 //! - [`Scope::Fields`]: checks on parsed protocol fields (`http`,
 //!   `fileinfo`, `dns`, `tls`, `smtp`, `quic` events).
 //!

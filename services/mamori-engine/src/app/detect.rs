@@ -3,10 +3,12 @@
 
 use mamori_applayer::{AppProto, Direction, Probe};
 
+type StreamProbe = (AppProto, fn(Direction, &[u8]) -> Probe);
+
 /// Stream protocols in the order they are tried. The cheap, distinctive
 /// signatures (TLS record header, HTTP request line) come first.
 pub(crate) fn probe_stream(dir: Direction, data: &[u8]) -> Result<AppProto, Probe> {
-    let probes: [(AppProto, fn(Direction, &[u8]) -> Probe); 6] = [
+    let probes: [StreamProbe; 6] = [
         (AppProto::Tls, mamori_tls::probe),
         (AppProto::Http, mamori_http::probe),
         (AppProto::Smtp, mamori_mail::probe_smtp),

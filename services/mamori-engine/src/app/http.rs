@@ -1,7 +1,9 @@
 use mamori_applayer::{AppProto, Direction, FileSink, ParseCtx, Status, StreamParser};
 use mamori_http::{HttpEvent, HttpParser};
 
+use super::http_detect::{Bodies, HttpView, TeeSink};
 use super::{to_value, AppOut, AppSession};
+use crate::inspect::Inspector;
 
 /// Logs one `http` event per transaction when it completes, and the
 /// incomplete ones when the flow ends, as Suricata does.
@@ -11,15 +13,32 @@ pub(crate) struct HttpSession {
     events: Vec<HttpEvent>,
     /// Transactions seen but not logged yet, oldest first.
     unlogged: Vec<u64>,
+    /// Detection is on: keep bodies and note which transactions progressed.
+    inspecting: bool,
+    bodies: Bodies,
+    /// (transaction, direction) that progressed since the last inspection.
+    dirty: Vec<(u64, Direction)>,
 }
 
 /// Unlogged transactions remembered at most (the parser bounds its own).
 const MAX_UNLOGGED: usize = 256;
+/// Progressed transactions remembered between inspections.
+const MAX_DIRTY: usize = 64;
 
 impl HttpSession {
     fn drain(&mut self, out: &mut AppOut) {
-        let events = std::mem::take(&mut self.events);
-        for ev in events {
+        // Taken out for the loop and put back, so it keeps its allocation.
+        let mut events = std::mem::take(&mut self.events);
+        for ev in events.drain(..) {
+            let progressed = match &ev {
+                HttpEvent::RequestHeaders { tx_id } | HttpEvent::RequestComplete { tx_id } => {
+                    Some((*tx_id, Direction::ToServer))
+                }
+                HttpEvent::ResponseHeaders { tx_id } | HttpEvent::ResponseComplete { tx_id } => {
+                    Some((*tx_id, Direction::ToClient))
+                }
+                HttpEvent::Anomaly(_) => None,
+            };
             match ev {
                 HttpEvent::RequestHeaders { tx_id } | HttpEvent::ResponseHeaders { tx_id } => {
                     if !self.unlogged.contains(&tx_id) && self.unlogged.len() < MAX_UNLOGGED {
@@ -30,6 +49,22 @@ impl HttpSession {
                 HttpEvent::RequestComplete { .. } => {}
                 HttpEvent::Anomaly(a) => out.anomalies.push(a),
             }
+            if let (true, Some(p)) = (self.inspecting, progressed) {
+                self.mark(p);
+            }
+        }
+        self.events = events;
+        let HttpSession { bodies, dirty, .. } = self;
+        for p in bodies.grew.drain(..) {
+            if !dirty.contains(&p) && dirty.len() < MAX_DIRTY {
+                dirty.push(p);
+            }
+        }
+    }
+
+    fn mark(&mut self, p: (u64, Direction)) {
+        if !self.dirty.contains(&p) && self.dirty.len() < MAX_DIRTY {
+            self.dirty.push(p);
         }
     }
 
@@ -40,6 +75,19 @@ impl HttpSession {
             out.record("http", Some(tx_id), None, to_value(&tx.eve()));
         }
     }
+
+    fn with_files<R>(
+        &mut self,
+        files: &mut dyn FileSink,
+        f: impl FnOnce(&mut HttpParser, &mut ParseCtx<'_, HttpEvent>) -> R,
+    ) -> R {
+        if self.inspecting {
+            let mut tee = TeeSink { inner: files, bodies: &mut self.bodies };
+            f(&mut self.parser, &mut ParseCtx { events: &mut self.events, files: &mut tee })
+        } else {
+            f(&mut self.parser, &mut ParseCtx { events: &mut self.events, files })
+        }
+    }
 }
 
 impl AppSession for HttpSession {
@@ -48,19 +96,19 @@ impl AppSession for HttpSession {
     }
 
     fn input(&mut self, dir: Direction, data: &[u8], files: &mut dyn FileSink, out: &mut AppOut) -> Status {
-        let st = self.parser.input(dir, data, &mut ParseCtx { events: &mut self.events, files });
+        let st = self.with_files(files, |p, ctx| p.input(dir, data, ctx));
         self.drain(out);
         st
     }
 
     fn gap(&mut self, dir: Direction, len: u64, files: &mut dyn FileSink, out: &mut AppOut) -> Status {
-        let st = self.parser.gap(dir, len, &mut ParseCtx { events: &mut self.events, files });
+        let st = self.with_files(files, |p, ctx| p.gap(dir, len, ctx));
         self.drain(out);
         st
     }
 
     fn close(&mut self, dir: Direction, files: &mut dyn FileSink, out: &mut AppOut) {
-        self.parser.close(dir, &mut ParseCtx { events: &mut self.events, files });
+        self.with_files(files, |p, ctx| p.close(dir, ctx));
         self.drain(out);
     }
 
@@ -72,5 +120,28 @@ impl AppSession for HttpSession {
         for tx_id in self.unlogged.clone() {
             self.log(tx_id, out);
         }
+    }
+
+    fn enable_inspection(&mut self) {
+        self.inspecting = true;
+    }
+
+    fn inspect(&mut self, insp: &mut Inspector<'_, '_>) {
+        if self.dirty.is_empty() {
+            return;
+        }
+        // Drained in place: the list keeps its allocation across packets.
+        let HttpSession { parser, bodies, dirty, .. } = self;
+        for (tx_id, dir) in dirty.drain(..) {
+            let Some(tx) = parser.tx(tx_id) else { continue };
+            let view = HttpView {
+                tx,
+                dir,
+                req_body: bodies.get(tx_id, Direction::ToServer),
+                resp_body: bodies.get(tx_id, Direction::ToClient),
+            };
+            insp.tx(dir, &view, &|| vec![("http", to_value(&tx.eve()))]);
+        }
+        bodies.retain(|t| parser.tx(t).is_some());
     }
 }

@@ -184,7 +184,8 @@ impl TxSource for HttpView<'_> {
                 }
             }
             Buffer::HttpStart => {
-                let (line, raw) = if to_server { (&req.line, &req.headers_raw) } else { (&resp.line, &resp.headers_raw) };
+                let (line, raw) =
+                    if to_server { (&req.line, &req.headers_raw) } else { (&resp.line, &resp.headers_raw) };
                 let mut v = line.clone();
                 v.extend_from_slice(b"\r\n");
                 v.extend_from_slice(raw);

@@ -5,9 +5,12 @@
 use mamori_applayer::{Anomaly, AppProto, Direction, FileSink, Status};
 use serde_json::Value;
 
+use crate::inspect::Inspector;
+
 pub(crate) mod detect;
 pub(crate) mod dns;
 pub(crate) mod http;
+pub(crate) mod http_detect;
 pub(crate) mod mail;
 pub(crate) mod quic;
 pub(crate) mod tls;
@@ -48,6 +51,10 @@ pub(crate) trait AppSession {
     }
     /// The flow ends: log what was seen but not logged yet.
     fn flush(&mut self, _out: &mut AppOut) {}
+    /// Rules are loaded: keep what transaction inspection needs (bodies).
+    fn enable_inspection(&mut self) {}
+    /// Hand the transactions that progressed since the last call to the IPS.
+    fn inspect(&mut self, _insp: &mut Inspector<'_, '_>) {}
 }
 
 /// Start a session for a stream protocol found by detection.

@@ -151,6 +151,11 @@ fn main() -> Result<()> {
     let ts = time(s, runs)?;
 
     let mbps = |d: Duration| bytes as f64 * 8.0 / d.as_secs_f64() / 1e6;
+    let load = if rules.is_empty() {
+        None
+    } else {
+        Some(load_times(&inspect, &suricata, &rules, &rules_file, &workdir, runs)?)
+    };
     println!("{:<22} {:>10} {:>12} {:>10}", "engine", "seconds", "Mbit/s", "events");
     println!("{:<22} {:>10.3} {:>12.1} {:>10}", "mamori-inspect", tm.as_secs_f64(), mbps(tm), count_events(&eve));
     println!(
@@ -161,5 +166,58 @@ fn main() -> Result<()> {
         count_events(&slog.join("eve.json"))
     );
     println!("throughput ratio (mamori / suricata): {:.2}x", ts.as_secs_f64() / tm.as_secs_f64());
+    if let Some((m, s)) = load {
+        // Whole runs include loading the rules; without it, what remains is
+        // the packet processing itself.
+        let (pm, ps) = (tm.saturating_sub(m), ts.saturating_sub(s));
+        if !pm.is_zero() && !ps.is_zero() {
+            println!(
+                "processing only (run minus rule load): mamori {:.3} s ({:.1} Mbit/s), suricata {:.3} s ({:.1} Mbit/s), ratio {:.2}x",
+                pm.as_secs_f64(),
+                mbps(pm),
+                ps.as_secs_f64(),
+                mbps(ps),
+                ps.as_secs_f64() / pm.as_secs_f64()
+            );
+        }
+        println!("{:<22} {:>10} {:>12}", "rule load", "seconds", "");
+        println!("{:<22} {:>10.3}", "mamori (from cache)", m.as_secs_f64());
+        println!("{:<22} {:>10.3}", "suricata -T", s.as_secs_f64());
+        println!("rule-load ratio (suricata / mamori): {:.1}x", s.as_secs_f64() / m.as_secs_f64());
+    }
     Ok(())
+}
+
+/// Rule load times: `mamori-inspect replay` of an empty capture with the
+/// rules (after one run that fills the database cache), against
+/// `suricata -T` (load, check, exit) with the same rules. Best of `runs`.
+fn load_times(
+    inspect: &Path,
+    suricata: &Path,
+    rules: &[PathBuf],
+    rules_file: &Path,
+    workdir: &Path,
+    runs: u32,
+) -> Result<(Duration, Duration)> {
+    let empty = workdir.join("empty.pcap");
+    let header = PcapHeader { datalink: DataLink::ETHERNET, ..Default::default() };
+    let file = std::fs::File::create(&empty).with_context(|| format!("{}", empty.display()))?;
+    PcapWriter::with_header(std::io::BufWriter::new(file), header)?;
+    let mamori = || {
+        let mut c = Command::new(inspect);
+        c.args(["replay", "--pcap"]).arg(&empty).args(["--eve", "/dev/null"]);
+        for r in rules {
+            c.arg("--rules").arg(r);
+        }
+        c
+    };
+    // Fill the cache first; the timed runs then load from it.
+    time(mamori(), 1)?;
+    let tm = time(mamori(), runs)?;
+    let slog = workdir.join("suricata-t");
+    std::fs::create_dir_all(&slog)?;
+    let mut s = Command::new(suricata);
+    s.arg("-T").arg("-S").arg(rules_file).arg("-l").arg(&slog);
+    let ts = time(s, runs)?;
+    Ok((tm, ts))
 }

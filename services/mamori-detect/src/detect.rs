@@ -1,0 +1,530 @@
+//! Running a [`Detector`]: per packet, per stream chunk and per transaction,
+//! prefilter then verification; at the end of each packet, thresholds,
+//! pass/drop decisions and alerts in Suricata's order.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use mamori_applayer::{AppProto, Direction};
+use mamori_rules::{Action, Buffer, Only};
+
+use crate::build::{tx_index, Detector};
+use crate::flow::{Deferred, FlowDetect, MAX_DEFERRED};
+use crate::hs;
+use crate::inspect::{inspect, Buf, Ctx};
+use crate::packet::{conditions_match, header_matches, FlowFacts, Packet, Tuple};
+use crate::prefilter::Prefilter;
+use crate::sig::{class_of, flow_dir_ok, Sig, SigInfo, SigKind};
+use crate::threshold::ThresholdState;
+use crate::transform;
+
+/// Instances of a multi-valued buffer (DNS questions, certificates) looked at.
+pub const MAX_INSTANCES: usize = 64;
+/// Signatures without a prefilter pattern that may fire on one flow's stream.
+const MAX_STREAM_FIRED: usize = 256;
+/// Matches queued for one packet (Suricata's alert queue bound).
+const MAX_QUEUE: usize = 1024;
+
+/// An app-layer transaction as detection sees it.
+pub trait TxSource {
+    fn proto(&self) -> AppProto;
+    fn tx_id(&self) -> u64;
+    /// Instance `idx` of `buffer` (0 for single-valued buffers), if present.
+    fn buffer(&self, buffer: Buffer, idx: usize) -> Option<Cow<'_, [u8]>>;
+}
+
+/// Why a packet is dropped (EVE `drop.reason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    /// A drop or reject rule matched it.
+    Rules,
+    /// rate_filter turned a match into a drop.
+    RateFilter,
+    /// Its flow was condemned earlier.
+    FlowDrop,
+}
+
+impl DropReason {
+    pub fn eve_name(self) -> &'static str {
+        match self {
+            DropReason::Rules => "rules",
+            DropReason::RateFilter => "threshold detection_filter",
+            DropReason::FlowDrop => "flow drop",
+        }
+    }
+}
+
+/// Who a reject answers: TCP RST or ICMP unreachable towards these sides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reject {
+    ToSource,
+    ToDestination,
+    Both,
+}
+
+/// The decision for one packet (inline mode).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Verdict {
+    pub drop: Option<DropReason>,
+    pub reject: Option<Reject>,
+}
+
+/// One alert.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alert {
+    pub info: Arc<SigInfo>,
+    /// The action that applied (a rate_filter may have changed the rule's).
+    pub action: Action,
+    /// Inline mode dropped the packet for it (EVE `alert.action: blocked`).
+    pub blocked: bool,
+    /// The inspected direction.
+    pub dir: Direction,
+    pub tx_id: Option<u64>,
+    /// Matched on reassembled stream data.
+    pub stream: bool,
+    /// The caller's tag for the inspection that matched.
+    pub tag: u32,
+}
+
+struct Pending {
+    sig: u32,
+    dir: Direction,
+    tuple: Tuple,
+    tx_id: Option<u64>,
+    stream: bool,
+    tag: u32,
+}
+
+enum Src<'a> {
+    Packet,
+    Stream { window: &'a [u8], anchor: usize },
+    Tx(&'a dyn TxSource),
+}
+
+/// One thread's detection runtime: scratch space, threshold state and the
+/// current packet's matches.
+pub struct Detect {
+    det: Arc<Detector>,
+    ips: bool,
+    scratch: hs::Scratch,
+    th: ThresholdState,
+    queue: Vec<Pending>,
+    cands: Vec<u32>,
+    ctx: Ctx,
+    tmp: Vec<u8>,
+    scan_buf: Vec<u8>,
+}
+
+impl Detect {
+    /// `ips`: inline (or simulated inline) mode, where drop and reject act.
+    pub fn new(det: Arc<Detector>, ips: bool) -> Detect {
+        let mut scratch = hs::Scratch::default();
+        let dbs = det
+            .pkt
+            .iter()
+            .flat_map(|g| g.db.iter().chain(g.fallback_db.iter()))
+            .chain(det.stream.db.iter())
+            .chain(det.tx.iter().flat_map(|t| t.dbs.iter().map(|(_, p)| p)));
+        for pf in dbs {
+            // A scratch that does not fit only fails scans, which then find nothing.
+            let _ = scratch.fit(&pf.db);
+        }
+        Detect {
+            det,
+            ips,
+            scratch,
+            th: ThresholdState::default(),
+            queue: Vec::new(),
+            cands: Vec::new(),
+            ctx: Ctx::default(),
+            tmp: Vec::new(),
+            scan_buf: Vec::new(),
+        }
+    }
+
+    pub fn detector(&self) -> &Arc<Detector> {
+        &self.det
+    }
+
+    pub fn ips(&self) -> bool {
+        self.ips
+    }
+
+    /// Matches queued for the current packet (to tie app objects to them).
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Per-packet signatures: IP-only ones on the first packet of each
+    /// direction, header/payload ones on every packet.
+    pub fn packet(&mut self, flow: &mut FlowDetect, p: &Packet<'_>, f: &FlowFacts) {
+        if flow.pass || flow.drop || self.det.sigs.is_empty() {
+            return;
+        }
+        self.release(flow, f.dir, false);
+        let det = &*self.det;
+        let t = Tuple::of(p);
+        let di = f.dir.index();
+        if !flow.iponly_done[di] {
+            flow.iponly_done[di] = true;
+            self.cands.clear();
+            det.iponly_index.candidates(t.src, t.dst, &mut self.cands);
+            self.cands.sort_unstable();
+            self.cands.dedup();
+            for &n in &self.cands {
+                let Some(sig) = det.sigs.get(n as usize) else { continue };
+                if header_matches(sig, p, &t) {
+                    post_match(sig, flow);
+                    push(&mut self.queue, Pending { sig: n, dir: f.dir, tuple: t, tx_id: None, stream: false, tag: 0 });
+                }
+            }
+        }
+        let Some(g) = det.pkt.get(class_of(p.proto)) else { return };
+        self.cands.clear();
+        if !p.payload.is_empty() {
+            if let Some(pf) = &g.db {
+                scan(pf, p.payload, &mut self.scratch, &mut self.cands);
+            }
+        }
+        self.cands.extend_from_slice(&g.always);
+        if p.proto != 6 || !f.stream_added {
+            if !p.payload.is_empty() {
+                if let Some(pf) = &g.fallback_db {
+                    scan(pf, p.payload, &mut self.scratch, &mut self.cands);
+                }
+            }
+            self.cands.extend_from_slice(&g.fallback_always);
+        }
+        self.cands.sort_unstable();
+        self.cands.dedup();
+        for &n in &self.cands {
+            let Some(sig) = det.sigs.get(n as usize) else { continue };
+            if matches(det, sig, flow, p, f, &t, f.dir, &Src::Packet, &mut self.ctx, &mut self.tmp) {
+                post_match(sig, flow);
+                push(&mut self.queue, Pending { sig: n, dir: f.dir, tuple: t, tx_id: None, stream: false, tag: 0 });
+            }
+        }
+    }
+
+    /// New in-order stream bytes of direction `dir` (TCP). `p` is the
+    /// packet being processed.
+    pub fn stream(&mut self, flow: &mut FlowDetect, p: &Packet<'_>, f: &FlowFacts, dir: Direction, data: &[u8]) {
+        if flow.pass || flow.drop || data.is_empty() || !self.det.inspects_stream() {
+            return;
+        }
+        let det = &*self.det;
+        let start = flow.push_stream(dir, data);
+        self.cands.clear();
+        if let Some(pf) = &det.stream.db {
+            let side = &mut flow.stream[dir.index()];
+            if side.hs.is_none() && !side.hs_failed {
+                match pf.db.open_stream() {
+                    Ok(s) => side.hs = Some(s),
+                    Err(_) => side.hs_failed = true,
+                }
+            }
+            match side.hs.as_mut() {
+                Some(s) => {
+                    let cands = &mut self.cands;
+                    let _ = s.scan(data, &mut self.scratch, &mut |id, _| cands.extend_from_slice(pf.sigs_of(id)));
+                }
+                // No prefilter stream: verify everything keyed on the stream.
+                None => self.cands.extend_from_slice(pf.all()),
+            }
+        }
+        for &n in &det.stream.always {
+            if !flow.stream_fired.contains(&n) {
+                self.cands.push(n);
+            }
+        }
+        if self.cands.is_empty() {
+            return;
+        }
+        self.cands.sort_unstable();
+        self.cands.dedup();
+        let t = if dir == f.dir { Tuple::of(p) } else { Tuple::of(p).reversed() };
+        let window = std::mem::take(&mut flow.stream[dir.index()].window);
+        for &n in &self.cands {
+            let Some(sig) = det.sigs.get(n as usize) else { continue };
+            let src = Src::Stream { window: &window, anchor: start };
+            if matches(det, sig, flow, p, f, &t, dir, &src, &mut self.ctx, &mut self.tmp) {
+                post_match(sig, flow);
+                if sig.fast.is_none() && flow.stream_fired.len() < MAX_STREAM_FIRED {
+                    flow.stream_fired.push(n);
+                }
+                push(&mut self.queue, Pending { sig: n, dir, tuple: t, tx_id: None, stream: true, tag: 0 });
+            }
+        }
+        flow.stream[dir.index()].window = window;
+    }
+
+    /// Move deferred transaction matches that are due (or all, at flow end)
+    /// to the packet's queue.
+    fn release(&mut self, flow: &mut FlowDetect, dir: Direction, all: bool) {
+        if flow.deferred.is_empty() {
+            return;
+        }
+        let queue = &mut self.queue;
+        flow.deferred.retain_mut(|d| {
+            if all || (d.dir == dir && d.saw_other) {
+                push(
+                    queue,
+                    Pending { sig: d.sig, dir: d.dir, tuple: d.tuple, tx_id: Some(d.tx_id), stream: false, tag: d.tag },
+                );
+                return false;
+            }
+            if d.dir != dir {
+                d.saw_other = true;
+            }
+            true
+        });
+    }
+
+    /// The flow ends: deferred matches are due now (Suricata's flow
+    /// timeout pseudo packets).
+    pub fn flush_deferred(&mut self, flow: &mut FlowDetect) {
+        self.release(flow, Direction::ToServer, true);
+    }
+
+    /// Stream bytes of `dir` were lost.
+    pub fn stream_gap(&mut self, flow: &mut FlowDetect, dir: Direction, len: u64) {
+        flow.stream_gap(dir, len);
+    }
+
+    /// A transaction progressed in direction `dir`. `tag` comes back on
+    /// alerts from this inspection. Returns whether any signature matched.
+    pub fn tx(
+        &mut self,
+        flow: &mut FlowDetect,
+        p: &Packet<'_>,
+        f: &FlowFacts,
+        dir: Direction,
+        tx: &dyn TxSource,
+        tag: u32,
+    ) -> bool {
+        if flow.pass || flow.drop {
+            return false;
+        }
+        let det = &*self.det;
+        let Some(g) = tx_index(tx.proto(), dir).and_then(|i| det.tx.get(i)) else { return false };
+        self.cands.clear();
+        for (list, pf) in &g.dbs {
+            let Some(def) = det.lists.get(usize::from(*list)) else { continue };
+            for idx in 0..MAX_INSTANCES {
+                let Some(b) = tx.buffer(def.buffer, idx) else { break };
+                if def.has_transforms {
+                    transform::apply(&def.steps, &b, &mut self.scan_buf);
+                    scan(pf, &self.scan_buf, &mut self.scratch, &mut self.cands);
+                } else {
+                    scan(pf, &b, &mut self.scratch, &mut self.cands);
+                }
+            }
+        }
+        self.cands.extend_from_slice(&g.always);
+        if self.cands.is_empty() {
+            return false;
+        }
+        self.cands.sort_unstable();
+        self.cands.dedup();
+        let t = if dir == f.dir { Tuple::of(p) } else { Tuple::of(p).reversed() };
+        let tx_id = tx.tx_id();
+        let mut any = false;
+        for &n in &self.cands {
+            if flow.tx_fired(tx_id, dir, n) {
+                continue;
+            }
+            let Some(sig) = det.sigs.get(n as usize) else { continue };
+            if matches(det, sig, flow, p, f, &t, dir, &Src::Tx(tx), &mut self.ctx, &mut self.tmp) {
+                flow.mark_tx(tx_id, dir, n);
+                post_match(sig, flow);
+                any = true;
+                if flow.ids_timing {
+                    if flow.deferred.len() < MAX_DEFERRED {
+                        flow.deferred.push(Deferred { sig: n, dir, tuple: t, tx_id, tag, saw_other: false });
+                    }
+                } else {
+                    push(&mut self.queue, Pending { sig: n, dir, tuple: t, tx_id: Some(tx_id), stream: false, tag });
+                }
+            }
+        }
+        any
+    }
+
+    /// End of a packet: thresholds, actions and alerts, in signature order.
+    /// Returns the packet's verdict (drops only in inline mode).
+    pub fn finish(&mut self, flow: &mut FlowDetect, p: &Packet<'_>, alerts: &mut Vec<Alert>) -> Verdict {
+        let mut v = Verdict::default();
+        if self.queue.is_empty() {
+            return v;
+        }
+        let det = &*self.det;
+        self.queue.sort_by_key(|m| m.sig);
+        let now = p.ts_us / 1_000_000;
+        let mut written = 0usize;
+        for m in self.queue.drain(..) {
+            let Some(sig) = det.sigs.get(m.sig as usize) else { continue };
+            let mut alert = true;
+            let mut action = sig.action;
+            let mut rate_changed = false;
+            if let Some(th) = det.thresholds.get(m.sig as usize).filter(|t| !t.is_empty()) {
+                let o = self.th.check(m.sig, th, now, m.tuple.src, m.tuple.dst, flow.id);
+                alert = o.alert;
+                if let Some(a) = o.action {
+                    rate_changed = a != action;
+                    action = a;
+                }
+            }
+            // Suricata applies drop and pass to the whole flow when the match
+            // was on a transaction or the stream, or the rule is IP-only or
+            // names an app-layer protocol; otherwise to this packet only.
+            let whole_flow = m.tx_id.is_some() || m.stream || sig.kind != SigKind::Packet || sig.app.is_some();
+            let mut blocked = false;
+            match action {
+                Action::Pass => {
+                    // A dropped packet stays dropped; otherwise the first of
+                    // pass and drop to reach the flow wins.
+                    if whole_flow && v.drop.is_none() && !flow.drop {
+                        flow.pass = true;
+                    }
+                    // A pass ends the packet's alerts: later matches do not count.
+                    break;
+                }
+                Action::Alert => {}
+                // Detection mode: nothing is dropped, but a flow-wide drop
+                // still ends the flow's inspection, as in Suricata.
+                _ if !self.ips => {
+                    if whole_flow && !flow.pass {
+                        flow.drop = true;
+                    }
+                }
+                a => {
+                    blocked = true;
+                    if v.drop.is_none() {
+                        v.drop = Some(if rate_changed { DropReason::RateFilter } else { DropReason::Rules });
+                    }
+                    if a.is_reject() && v.reject.is_none() {
+                        v.reject = Some(match a {
+                            Action::RejectDst => Reject::ToDestination,
+                            Action::RejectBoth => Reject::Both,
+                            _ => Reject::ToSource,
+                        });
+                    }
+                    if whole_flow && !flow.pass {
+                        flow.drop = true;
+                    }
+                }
+            }
+            if alert && !sig.noalert && written < det.opts.max_alerts {
+                written += 1;
+                alerts.push(Alert {
+                    info: sig.info.clone(),
+                    action,
+                    blocked,
+                    dir: m.dir,
+                    tx_id: m.tx_id,
+                    stream: m.stream,
+                    tag: m.tag,
+                });
+            }
+        }
+        self.queue.clear();
+        v
+    }
+}
+
+fn push(q: &mut Vec<Pending>, p: Pending) {
+    if q.len() < MAX_QUEUE {
+        q.push(p);
+    }
+}
+
+fn scan(pf: &Prefilter, data: &[u8], scratch: &mut hs::Scratch, cands: &mut Vec<u32>) {
+    let _ = pf.db.scan(data, scratch, &mut |id, _| cands.extend_from_slice(pf.sigs_of(id)));
+}
+
+/// Post-match actions: flowbits and flowints (they apply even to
+/// thresholded or noalert matches, as in Suricata).
+fn post_match(sig: &Sig, flow: &mut FlowDetect) {
+    if !sig.bits.is_empty() {
+        flow.apply_bits(&sig.bits);
+    }
+    if !sig.ints.is_empty() {
+        flow.apply_ints(&sig.ints);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn matches(
+    det: &Detector,
+    sig: &Sig,
+    flow: &FlowDetect,
+    p: &Packet<'_>,
+    f: &FlowFacts,
+    t: &Tuple,
+    dir: Direction,
+    src: &Src<'_>,
+    ctx: &mut Ctx,
+    tmp: &mut Vec<u8>,
+) -> bool {
+    if sig.app.is_some_and(|a| f.app_proto != Some(a)) {
+        return false;
+    }
+    if !header_matches(sig, p, t) {
+        return false;
+    }
+    if sig.flow.established.is_some_and(|e| e != f.established) || !flow_dir_ok(&sig.flow, dir) {
+        return false;
+    }
+    match (sig.flow.stream, src) {
+        (Some(Only::Only), Src::Packet) | (Some(Only::Never), Src::Stream { .. }) => return false,
+        _ => {}
+    }
+    if !conditions_match(sig, p, f, t) {
+        return false;
+    }
+    if sig.xbits_test || !flow.bits_ok(&sig.bits) || !flow.ints_ok(&sig.ints) {
+        return false;
+    }
+    for l in &sig.lists {
+        let Some(def) = det.lists.get(usize::from(l.list)) else { return false };
+        let ok = if l.buffer.is_payload() {
+            let (data, anchor) = match src {
+                Src::Stream { window, anchor } => (*window, *anchor),
+                _ => (p.payload, 0),
+            };
+            if data.is_empty() {
+                return false;
+            }
+            if def.has_transforms {
+                transform::apply(&def.steps, data, tmp);
+                inspect(&l.items, Buf { data: tmp, anchor: 0 }, ctx)
+            } else {
+                inspect(&l.items, Buf { data, anchor }, ctx)
+            }
+        } else {
+            let Src::Tx(tx) = src else { return false };
+            let mut any = false;
+            for idx in 0..MAX_INSTANCES {
+                let Some(b) = tx.buffer(l.buffer, idx) else { break };
+                if b.is_empty() {
+                    continue;
+                }
+                let hit = if def.has_transforms {
+                    transform::apply(&def.steps, &b, tmp);
+                    inspect(&l.items, Buf { data: tmp, anchor: 0 }, ctx)
+                } else {
+                    inspect(&l.items, Buf { data: &b, anchor: 0 }, ctx)
+                };
+                if hit {
+                    any = true;
+                    break;
+                }
+            }
+            any
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}

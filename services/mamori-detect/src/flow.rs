@@ -1,0 +1,286 @@
+//! Detection state kept per flow: flowbits, flowints, stream windows and
+//! prefilter streams, which signatures already fired on which transaction,
+//! and the pass/drop decisions that end inspection.
+
+use std::collections::VecDeque;
+
+use mamori_applayer::Direction;
+use mamori_rules::{BitCmd, FlowintOp};
+
+use crate::hs;
+use crate::sig::{BitOp, IntOp, IntValue};
+
+/// Bytes of earlier stream data kept in front of new data, so patterns that
+/// straddle segments verify.
+pub(crate) const STREAM_OVERLAP: usize = 2048;
+/// Transactions whose fired signatures are remembered per flow.
+const TX_MEMORY: usize = 16;
+/// Flowbits and flowints a flow may hold.
+const MAX_VARS: usize = 256;
+
+#[derive(Default)]
+pub(crate) struct StreamSide {
+    /// Recent stream bytes: an overlap tail followed by the newest data.
+    pub window: Vec<u8>,
+    /// Stream offset of `window[0]`.
+    pub base: u64,
+    pub hs: Option<hs::Stream>,
+    /// The prefilter stream could not be used (open failed): verify all.
+    pub hs_failed: bool,
+}
+
+/// Signatures that matched one transaction in one direction.
+struct TxFired {
+    tx_id: u64,
+    dir: Direction,
+    sigs: Vec<u32>,
+}
+
+/// Per-flow detection state; the engine keeps one in each flow.
+#[derive(Default)]
+pub struct FlowDetect {
+    /// Engine-chosen id for `track by_flow`.
+    pub(crate) id: u64,
+    bits: Vec<u32>,
+    ints: Vec<(u32, u32)>,
+    pub(crate) iponly_done: [bool; 2],
+    pub(crate) stream: [StreamSide; 2],
+    fired: VecDeque<TxFired>,
+    /// Signatures without a prefilter pattern already fired on the stream.
+    pub(crate) stream_fired: Vec<u32>,
+    pub(crate) pass: bool,
+    pub(crate) drop: bool,
+    /// Transaction matches waiting for their packet (IDS timing, see
+    /// [`FlowDetect::set_ids_timing`]).
+    pub(crate) deferred: Vec<Deferred>,
+    pub(crate) ids_timing: bool,
+}
+
+/// A transaction match whose alert waits until Suricata's IDS mode would
+/// have inspected it: the data is parsed once the other side acknowledged
+/// it, and the transaction is inspected on the next packet of its own
+/// direction.
+pub(crate) struct Deferred {
+    pub sig: u32,
+    pub dir: Direction,
+    pub tuple: crate::packet::Tuple,
+    pub tx_id: u64,
+    pub tag: u32,
+    pub saw_other: bool,
+}
+
+/// Deferred matches held per flow.
+pub(crate) const MAX_DEFERRED: usize = 64;
+
+impl FlowDetect {
+    pub fn new(id: u64) -> FlowDetect {
+        FlowDetect { id, ..Default::default() }
+    }
+
+    /// Alert transaction matches when Suricata's IDS mode would (TCP,
+    /// not inline): after the other side acknowledged the data, on the next
+    /// packet of the transaction's direction.
+    pub fn set_ids_timing(&mut self, on: bool) {
+        self.ids_timing = on;
+    }
+
+    /// A pass rule matched: nothing more of this flow is inspected.
+    pub fn passed(&self) -> bool {
+        self.pass
+    }
+
+    /// A drop rule (inline) condemned the rest of the flow.
+    pub fn dropped(&self) -> bool {
+        self.drop
+    }
+
+    pub(crate) fn bits_ok(&self, ops: &[BitOp]) -> bool {
+        ops.iter().all(|op| {
+            let has = |n: &u32| self.bits.binary_search(n).is_ok();
+            match op.cmd {
+                BitCmd::IsSet => {
+                    if op.all {
+                        op.names.iter().all(has)
+                    } else {
+                        op.names.iter().any(has)
+                    }
+                }
+                BitCmd::IsNotSet => {
+                    if op.all {
+                        !op.names.iter().any(has)
+                    } else {
+                        !op.names.iter().all(has)
+                    }
+                }
+                _ => true,
+            }
+        })
+    }
+
+    pub(crate) fn apply_bits(&mut self, ops: &[BitOp]) {
+        for op in ops {
+            for n in &op.names {
+                let pos = self.bits.binary_search(n);
+                match (op.cmd, pos) {
+                    (BitCmd::Set, Err(i)) | (BitCmd::Toggle, Err(i)) if self.bits.len() < MAX_VARS => {
+                        self.bits.insert(i, *n)
+                    }
+                    (BitCmd::Unset, Ok(i)) | (BitCmd::Toggle, Ok(i)) => {
+                        self.bits.remove(i);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn int(&self, name: u32) -> Option<u32> {
+        self.ints.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
+
+    fn value(&self, v: &Option<IntValue>) -> Option<u32> {
+        match v {
+            Some(IntValue::Num(n)) => Some(*n),
+            Some(IntValue::Var(name)) => self.int(*name),
+            None => None,
+        }
+    }
+
+    pub(crate) fn ints_ok(&self, ops: &[IntOp]) -> bool {
+        ops.iter().all(|op| {
+            let cur = self.int(op.name);
+            let want = self.value(&op.value);
+            match op.op {
+                FlowintOp::IsSet => cur.is_some(),
+                FlowintOp::NotSet => cur.is_none(),
+                FlowintOp::Set | FlowintOp::Add | FlowintOp::Sub => true,
+                cmp => match (cur, want) {
+                    (Some(c), Some(w)) => match cmp {
+                        FlowintOp::Eq => c == w,
+                        FlowintOp::Ne => c != w,
+                        FlowintOp::Lt => c < w,
+                        FlowintOp::Le => c <= w,
+                        FlowintOp::Gt => c > w,
+                        FlowintOp::Ge => c >= w,
+                        _ => false,
+                    },
+                    _ => false,
+                },
+            }
+        })
+    }
+
+    pub(crate) fn apply_ints(&mut self, ops: &[IntOp]) {
+        for op in ops {
+            let Some(v) = self.value(&op.value) else { continue };
+            let cur = self.int(op.name);
+            let new = match op.op {
+                FlowintOp::Set => v,
+                FlowintOp::Add => cur.unwrap_or(0).saturating_add(v),
+                FlowintOp::Sub => cur.unwrap_or(0).saturating_sub(v),
+                _ => continue,
+            };
+            if let Some(e) = self.ints.iter_mut().find(|(n, _)| *n == op.name) {
+                e.1 = new;
+            } else if self.ints.len() < MAX_VARS {
+                self.ints.push((op.name, new));
+            }
+        }
+    }
+
+    /// Whether `sig` already fired on this transaction and direction.
+    pub(crate) fn tx_fired(&self, tx_id: u64, dir: Direction, sig: u32) -> bool {
+        self.fired.iter().any(|f| f.tx_id == tx_id && f.dir == dir && f.sigs.contains(&sig))
+    }
+
+    pub(crate) fn mark_tx(&mut self, tx_id: u64, dir: Direction, sig: u32) {
+        if let Some(f) = self.fired.iter_mut().find(|f| f.tx_id == tx_id && f.dir == dir) {
+            f.sigs.push(sig);
+            return;
+        }
+        if self.fired.len() >= TX_MEMORY {
+            self.fired.pop_front();
+        }
+        self.fired.push_back(TxFired { tx_id, dir, sigs: vec![sig] });
+    }
+
+    /// Append new stream bytes to the window of `dir`, trimming what is
+    /// older than the overlap. Returns where the new bytes start.
+    pub(crate) fn push_stream(&mut self, dir: Direction, data: &[u8]) -> usize {
+        let side = &mut self.stream[dir.index()];
+        if side.window.len() > STREAM_OVERLAP {
+            let cut = side.window.len() - STREAM_OVERLAP;
+            side.window.drain(..cut);
+            side.base = side.base.saturating_add(cut as u64);
+        }
+        // A window that once held a huge chunk gives the memory back.
+        if side.window.capacity() > 64 * 1024 && side.window.len() + data.len() < 16 * 1024 {
+            side.window.shrink_to(16 * 1024);
+        }
+        let start = side.window.len();
+        side.window.extend_from_slice(data);
+        start
+    }
+
+    /// A gap in the stream: earlier bytes are no longer contiguous.
+    pub(crate) fn stream_gap(&mut self, dir: Direction, len: u64) {
+        let side = &mut self.stream[dir.index()];
+        side.base = side.base.saturating_add(side.window.len() as u64).saturating_add(len);
+        side.window.clear();
+        // The prefilter stream saw contiguous data up to the gap; start over.
+        side.hs = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flowbits_set_test_unset_toggle() {
+        let mut f = FlowDetect::default();
+        let set = |n: u32| BitOp { cmd: BitCmd::Set, names: vec![n], all: true };
+        let isset = |names: Vec<u32>, all| BitOp { cmd: BitCmd::IsSet, names, all };
+        assert!(!f.bits_ok(&[isset(vec![1], true)]));
+        f.apply_bits(&[set(1)]);
+        assert!(f.bits_ok(&[isset(vec![1], true)]));
+        assert!(f.bits_ok(&[isset(vec![1, 2], false)]), "any of");
+        assert!(!f.bits_ok(&[isset(vec![1, 2], true)]), "all of");
+        f.apply_bits(&[BitOp { cmd: BitCmd::Toggle, names: vec![1, 2], all: true }]);
+        assert!(f.bits_ok(&[isset(vec![2], true), BitOp { cmd: BitCmd::IsNotSet, names: vec![1], all: true }]));
+    }
+
+    #[test]
+    fn flowints_count() {
+        let mut f = FlowDetect::default();
+        let op = |op, value| IntOp { name: 0, op, value };
+        assert!(f.ints_ok(&[op(FlowintOp::NotSet, None)]));
+        f.apply_ints(&[op(FlowintOp::Add, Some(IntValue::Num(2)))]);
+        f.apply_ints(&[op(FlowintOp::Add, Some(IntValue::Num(3)))]);
+        assert!(f.ints_ok(&[op(FlowintOp::Eq, Some(IntValue::Num(5)))]));
+        assert!(f.ints_ok(&[op(FlowintOp::Gt, Some(IntValue::Num(4)))]));
+        assert!(!f.ints_ok(&[op(FlowintOp::Lt, Some(IntValue::Num(5)))]));
+    }
+
+    #[test]
+    fn stream_window_keeps_an_overlap() {
+        let mut f = FlowDetect::default();
+        let big = vec![b'a'; STREAM_OVERLAP + 100];
+        assert_eq!(f.push_stream(Direction::ToServer, &big), 0);
+        let start = f.push_stream(Direction::ToServer, b"xyz");
+        assert_eq!(start, STREAM_OVERLAP);
+        assert_eq!(f.stream[0].base, 100);
+        assert_eq!(f.stream[0].window.len(), STREAM_OVERLAP + 3);
+    }
+
+    #[test]
+    fn tx_memory_is_bounded() {
+        let mut f = FlowDetect::default();
+        for tx in 0..100 {
+            f.mark_tx(tx, Direction::ToServer, 7);
+        }
+        assert!(f.tx_fired(99, Direction::ToServer, 7));
+        assert!(!f.tx_fired(99, Direction::ToClient, 7));
+        assert!(!f.tx_fired(0, Direction::ToServer, 7), "old transactions are forgotten");
+    }
+}
