@@ -15,8 +15,11 @@ use mamori_inspect::rules::{default_cache_dir, describe, RuleFiles};
 #[derive(Parser)]
 #[command(name = "mamori-inspect", version, about = "Mamori deep packet inspection")]
 struct Cli {
+    /// Run inline with this config (same as `run --config FILE`).
+    #[arg(long, global = false)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 /// Rule files and what they depend on.
@@ -32,6 +35,12 @@ struct RuleArgs {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Inspect NFQUEUE traffic inline (the appliance service).
+    Run {
+        /// inspect.toml (docs/config.md).
+        #[arg(long, default_value = "/etc/mamori/inspect.toml")]
+        config: PathBuf,
+    },
     /// Replay a capture through the engine and write EVE JSON (like `suricata -r -k none`).
     Replay {
         /// Capture file (pcap or pcapng).
@@ -81,7 +90,14 @@ fn main() -> Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .init();
     let cli = Cli::parse();
-    match cli.command {
+    let command = match (cli.command, cli.config) {
+        (Some(c), None) => c,
+        (None, Some(config)) => Command::Run { config },
+        (None, None) => bail!("nothing to do: give a subcommand (run, replay, rules) or --config FILE"),
+        (Some(_), Some(_)) => bail!("--config before a subcommand: use `run --config FILE`"),
+    };
+    match command {
+        Command::Run { config } => return mamori_inspect::inline::run(&config),
         Command::Replay { pcap, eve, rules, threshold, simulate_ips, rule_args, cache_dir, no_cache, set } => {
             if threshold.is_some() && rules.is_empty() {
                 bail!("--threshold needs --rules");

@@ -28,6 +28,11 @@ pub struct EngineConfig {
     pub defrag_max_fragments: usize,
     /// Mark a flow for bypass once nothing in it needs inspecting.
     pub bypass: bool,
+    /// Bypass a flow as soon as one direction passes `stream_depth` (inline:
+    /// a long download stops costing inspection; the other direction's
+    /// later data is then not inspected either). Off: both directions must
+    /// be past the depth or closed, as when scoring against Suricata.
+    pub bypass_one_side: bool,
     /// The outer VLAN id is part of a flow's identity (Suricata's
     /// `vlan.use-for-tracking`). Off for networks that tag one direction only.
     pub vlan_tracking: bool,
@@ -55,6 +60,7 @@ impl Default for EngineConfig {
             defrag_memcap: 32 << 20,
             defrag_max_fragments: 1024,
             bypass: true,
+            bypass_one_side: false,
             vlan_tracking: true,
             midstream: false,
             async_oneside: false,

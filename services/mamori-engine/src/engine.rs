@@ -57,11 +57,16 @@ pub struct PacketResult {
     /// The flow needs no more inspection: the data path may let the rest of
     /// it skip the engine (conntrack mark).
     pub bypass: bool,
+    /// Dropped only because an earlier packet got the flow dropped: the
+    /// data path already answered for it (reset, block page) and must not
+    /// answer again.
+    pub flow_dropped: bool,
     pub flow: Option<FlowHandle>,
 }
 
 impl PacketResult {
-    const ACCEPT: PacketResult = PacketResult { verdict: Verdict::Accept, reject: None, bypass: false, flow: None };
+    const ACCEPT: PacketResult =
+        PacketResult { verdict: Verdict::Accept, reject: None, bypass: false, flow_dropped: false, flow: None };
 }
 
 /// Link-layer facts carried down to the flow.
@@ -93,6 +98,18 @@ pub struct Engine {
     pcap_cnt: Option<u64>,
     /// Alerts of the current packet (kept to reuse its allocation).
     alerts: Vec<Alert>,
+    /// Bumped by each rule reload; flows' detection state from an older
+    /// generation is dropped when next seen.
+    detect_gen: u64,
+}
+
+/// What the data path needs to know about a flow to answer for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlowInfo {
+    pub app: Option<AppProto>,
+    /// The side that opened the flow.
+    pub client: Endpoint,
+    pub server: Endpoint,
 }
 
 impl Engine {
@@ -109,7 +126,21 @@ impl Engine {
             detect: None,
             pcap_cnt: None,
             alerts: Vec::new(),
+            detect_gen: 0,
         }
+    }
+
+    /// Swap in a new rule set while traffic flows. Flows keep their state;
+    /// their rule state (flowbits, stream windows) starts afresh with the new
+    /// rules, except that flows the old rules dropped stay dropped.
+    pub fn replace_detect(&mut self, detect: Detect) {
+        self.detect = Some(detect);
+        self.detect_gen += 1;
+    }
+
+    pub fn flow_info(&self, flow: FlowHandle) -> Option<FlowInfo> {
+        let f = self.flows.get(flow.0)?;
+        Some(FlowInfo { app: f.data.app.proto(), client: f.client, server: f.server })
     }
 
     /// Inspect traffic with these rules. `detect.ips()` decides whether drop
@@ -317,11 +348,19 @@ impl Engine {
                 verdict: Verdict::Drop,
                 reject: None,
                 bypass: false,
+                flow_dropped: true,
                 flow: Some(FlowHandle(lookup.id)),
             };
         }
         // Detection state is lent out of the flow for this packet.
         let ips = self.detect.as_ref().is_some_and(Detect::ips);
+        if flow.data.detect_gen != self.detect_gen {
+            if flow.data.detect.take().is_some_and(|f| f.dropped()) {
+                flow.data.blocked = true;
+            }
+            flow.data.det_objects = None;
+            flow.data.detect_gen = self.detect_gen;
+        }
         let mut fd = match &self.detect {
             Some(_) => Some(flow.data.detect.take().unwrap_or_else(|| {
                 let mut f = Box::new(FlowDetect::new(flow.flow_id));
@@ -341,6 +380,7 @@ impl Engine {
                 verdict: Verdict::Drop,
                 reject: None,
                 bypass: false,
+                flow_dropped: true,
                 flow: Some(FlowHandle(lookup.id)),
             };
         }
@@ -440,7 +480,7 @@ impl Engine {
             self.stream_bytes = self.stream_bytes + held - td.accounted;
             td.accounted = held;
         }
-        let bypass = self.cfg.bypass && !flow.data.bypassed && inspection_done(&flow.data);
+        let bypass = self.cfg.bypass && !flow.data.bypassed && inspection_done(&flow.data, self.cfg.bypass_one_side);
         if bypass {
             flow.data.bypassed = true;
             self.counters.incr("flow.bypassed");
@@ -452,7 +492,13 @@ impl Engine {
             self.counters.incr("flow.evicted_memcap");
             self.end_flow(victim, EndReason::Forced, out);
         }
-        PacketResult { verdict, reject: det_verdict.reject, bypass, flow: Some(FlowHandle(lookup.id)) }
+        PacketResult {
+            verdict,
+            reject: det_verdict.reject,
+            bypass,
+            flow_dropped: false,
+            flow: Some(FlowHandle(lookup.id)),
+        }
     }
 
     /// Settle a held file: returns the verdict for the held packets.
@@ -645,15 +691,16 @@ fn link_counter(link: LinkType) -> &'static str {
 }
 
 /// Nothing more in this flow needs the engine.
-fn inspection_done(d: &FlowData) -> bool {
-    if !d.held_files.is_empty() {
+fn inspection_done(d: &FlowData, one_side: bool) -> bool {
+    if !d.held_files.is_empty() || d.blocked {
         return false;
     }
     match &d.tcp {
         Some(td) => {
             // Each direction is past the depth or over, and at least one is
             // past the depth (a plain close is the flow ending, not a bypass).
-            let done = td.streams.iter().all(|s| s.finished()) && td.streams.iter().any(|s| s.depth_reached());
+            let depth = td.streams.iter().any(|s| s.depth_reached());
+            let done = depth && (one_side || td.streams.iter().all(|s| s.finished()));
             let no_app = matches!(d.app, App::None { .. });
             done || no_app
         }

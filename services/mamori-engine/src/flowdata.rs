@@ -91,6 +91,8 @@ pub(crate) struct FlowData {
     pub app_id: AppId,
     /// IPS state (flowbits, stream windows, fired rules), when rules are loaded.
     pub detect: Option<Box<FlowDetect>>,
+    /// Which rule set `detect` belongs to (see `Engine::replace_detect`).
+    pub detect_gen: u64,
     /// App objects for alerts not written yet.
     pub det_objects: Option<Box<TxObjectStore>>,
     /// Handshake seen: 1 = client SYN, 2 = server SYN/ACK.
@@ -127,6 +129,7 @@ impl FlowData {
             anomaly_events: 0,
             app_id: AppId::Unknown,
             detect: None,
+            detect_gen: 0,
             det_objects: None,
             handshake: 0,
             det_established: false,

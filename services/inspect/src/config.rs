@@ -1,0 +1,254 @@
+//! `/etc/mamori/inspect.toml` (docs/config.md): read, overlay merged,
+//! validated. Unknown keys are warned about, not fatal, so an older binary
+//! runs with a newer file.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {field}: {message}")]
+    Invalid { path: PathBuf, field: &'static str, message: String },
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct InspectConfig {
+    pub state_dir: PathBuf,
+    pub overlay: Option<PathBuf>,
+    pub control_socket: PathBuf,
+    pub queues: Queues,
+    pub marks: Marks,
+    pub protections: Protections,
+    pub eve: Eve,
+    pub ips: Ips,
+    pub inline: Inline,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Queues {
+    pub first: u16,
+    /// Absent: one per online CPU, as the ruleset counts them.
+    pub count: Option<u16>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Marks {
+    /// Conntrack mark bit(s) for a flow inspect no longer needs to see.
+    pub bypass: u32,
+    /// Conntrack mark bit(s) for a flow whose packets must be dropped.
+    pub block: u32,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Protections {
+    pub ips: bool,
+    pub antivirus: bool,
+    pub web_protection: bool,
+    pub categories: bool,
+    pub apps: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Eve {
+    pub path: PathBuf,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Ips {
+    pub rules: Vec<PathBuf>,
+    pub classification: Option<PathBuf>,
+    /// suricata.yaml (its `vars`) or TOML address/port groups.
+    pub vars: Option<PathBuf>,
+    pub threshold: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Inline {
+    /// Bytes of each direction inspected; past them the flow is bypassed.
+    pub stream_depth: u64,
+    /// Shown on the block page as whom to call.
+    pub block_page_contact: String,
+    /// Packets the kernel holds per queue before failing open.
+    pub queue_max_len: u32,
+}
+
+impl Default for InspectConfig {
+    fn default() -> Self {
+        InspectConfig {
+            state_dir: "/var/lib/mamori".into(),
+            overlay: None,
+            control_socket: "/run/mamori-inspect/control.sock".into(),
+            queues: Queues::default(),
+            marks: Marks::default(),
+            protections: Protections::default(),
+            eve: Eve::default(),
+            ips: Ips::default(),
+            inline: Inline::default(),
+        }
+    }
+}
+
+impl Default for Marks {
+    fn default() -> Self {
+        Marks { bypass: 1, block: 2 }
+    }
+}
+
+impl Default for Protections {
+    fn default() -> Self {
+        Protections { ips: true, antivirus: true, web_protection: true, categories: false, apps: false }
+    }
+}
+
+impl Default for Eve {
+    fn default() -> Self {
+        Eve { path: "/var/log/mamori/eve.json".into() }
+    }
+}
+
+impl Default for Inline {
+    fn default() -> Self {
+        Inline { stream_depth: 1 << 20, block_page_contact: String::new(), queue_max_len: 4096 }
+    }
+}
+
+/// Tables merge key by key; any other value replaces.
+fn merge(base: &mut toml::Value, over: toml::Value) {
+    match (base, over) {
+        (toml::Value::Table(b), toml::Value::Table(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(bv) => merge(bv, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+fn parse_file(path: &Path) -> Result<toml::Value, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+    text.parse::<toml::Value>().map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })
+}
+
+impl InspectConfig {
+    /// Read `path`, merge its overlay if that exists, validate. Returns the
+    /// config and warnings (unknown keys).
+    pub fn load(path: &Path) -> Result<(InspectConfig, Vec<String>), ConfigError> {
+        let mut value = parse_file(path)?;
+        let overlay = value.get("overlay").and_then(|v| v.as_str()).map(PathBuf::from);
+        if let Some(o) = overlay.filter(|o| o.exists()) {
+            merge(&mut value, parse_file(&o)?);
+        }
+        let mut warnings = Vec::new();
+        let cfg: InspectConfig = serde_ignored::deserialize(value, |p| {
+            warnings.push(format!("{}: unknown key `{p}` ignored", path.display()));
+        })
+        .map_err(|e: toml::de::Error| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
+        cfg.validate(path)?;
+        Ok((cfg, warnings))
+    }
+
+    pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let bad =
+            |field, message: &str| Err(ConfigError::Invalid { path: path.into(), field, message: message.into() });
+        if self.marks.bypass == 0 {
+            return bad("marks.bypass", "must not be 0");
+        }
+        if self.marks.block == 0 {
+            return bad("marks.block", "must not be 0");
+        }
+        if self.marks.bypass & self.marks.block != 0 {
+            return bad("marks.block", "must not share bits with marks.bypass");
+        }
+        if self.queues.count == Some(0) || self.queues.count.is_some_and(|c| c > 64) {
+            return bad("queues.count", "must be between 1 and 64");
+        }
+        if u32::from(self.queues.first) + u32::from(self.queue_count()) > 65536 {
+            return bad("queues.first", "queue numbers must stay below 65536");
+        }
+        if self.inline.queue_max_len == 0 {
+            return bad("inline.queue_max_len", "must not be 0");
+        }
+        Ok(())
+    }
+
+    pub fn queue_count(&self) -> u16 {
+        self.queues
+            .count
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get().min(64) as u16).unwrap_or(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn tmp(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("mamori-inspect-cfg-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn an_empty_file_gives_working_defaults() {
+        let d = tmp("empty");
+        let (c, w) = InspectConfig::load(&write(&d, "a.toml", "")).unwrap();
+        assert!(w.is_empty());
+        assert_eq!(c.marks, Marks { bypass: 1, block: 2 });
+        assert_eq!(c.control_socket, PathBuf::from("/run/mamori-inspect/control.sock"));
+        assert!(c.queue_count() >= 1);
+        assert_eq!(c.inline.stream_depth, 1 << 20);
+    }
+
+    #[test]
+    fn overlay_merges_tables_key_by_key_and_unknown_keys_warn() {
+        let d = tmp("overlay");
+        let over = write(&d, "over.toml", "[queues]\ncount = 3\n[inline]\nblock_page_contact = \"総務部\"\n");
+        let base = format!(
+            "overlay = \"{}\"\nfuture_key = 1\n[queues]\nfirst = 4\ncount = 2\n[marks]\nbypass = 16\nblock = 32\n",
+            over.display()
+        );
+        let (c, w) = InspectConfig::load(&write(&d, "base.toml", &base)).unwrap();
+        assert_eq!((c.queues.first, c.queues.count), (4, Some(3)));
+        assert_eq!(c.marks.bypass, 16);
+        assert_eq!(c.inline.block_page_contact, "総務部");
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("future_key"), "{w:?}");
+    }
+
+    #[test]
+    fn errors_name_the_file_and_the_field() {
+        let d = tmp("errors");
+        let p = write(&d, "bad.toml", "[marks]\nbypass = 1\nblock = 3\n");
+        let e = InspectConfig::load(&p).unwrap_err().to_string();
+        assert!(e.contains("bad.toml") && e.contains("marks.block"), "{e}");
+        let p = write(&d, "type.toml", "[queues]\ncount = \"two\"\n");
+        let e = InspectConfig::load(&p).unwrap_err().to_string();
+        assert!(e.contains("type.toml") && e.contains("count"), "{e}");
+        let e = InspectConfig::load(&d.join("missing.toml")).unwrap_err().to_string();
+        assert!(e.contains("missing.toml"), "{e}");
+    }
+}

@@ -1,0 +1,186 @@
+//! Inline mode: NFQUEUE in, verdicts out (`mamori-inspect run`).
+//!
+//! Threads: one worker per queue (each with its own engine), one EVE
+//! writer, one control-socket server; the main thread feeds the systemd
+//! watchdog only while every worker turns.
+
+pub mod blockpage;
+pub mod control;
+pub mod inject;
+pub mod respond;
+pub mod worker;
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use mamori_engine::{Detect, Detector, Engine, EngineConfig};
+use mamori_nfq::{NfqSocket, QueueOptions};
+use tracing::{error, info, warn};
+
+use crate::config::InspectConfig;
+use crate::rules::RuleFiles;
+use control::Control;
+use worker::{Settings, Worker, WorkerShared};
+
+struct Rules {
+    files: RuleFiles,
+    count: AtomicUsize,
+    workers: Vec<Arc<WorkerShared>>,
+    lock: Mutex<()>,
+}
+
+impl Rules {
+    fn load(&self) -> Result<(Arc<Detector>, String), String> {
+        let (det, loaded) = self.files.build().map_err(|e| e.to_string())?;
+        for w in &loaded.warnings {
+            warn!(warning = %w, "rules");
+        }
+        let s = &loaded.summary;
+        let summary = format!("loaded {} of {} rules", s.loaded, s.total);
+        self.count.store(s.loaded, Ordering::Relaxed);
+        Ok((det, summary))
+    }
+}
+
+impl Control for Rules {
+    fn reload(&self) -> Result<String, String> {
+        let _one_at_a_time = self.lock.lock().map_err(|_| "reload lock poisoned".to_string())?;
+        let (det, summary) = self.load()?;
+        for w in &self.workers {
+            if let Ok(mut slot) = w.reload.lock() {
+                *slot = Some(det.clone());
+            }
+            w.reload_pending.store(true, Ordering::Release);
+        }
+        Ok(summary)
+    }
+
+    fn rule_count(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
+    }
+}
+
+fn engine_config(cfg: &InspectConfig) -> EngineConfig {
+    EngineConfig {
+        stream_depth: cfg.inline.stream_depth,
+        bypass: true,
+        bypass_one_side: true,
+        // After a restart every flow is picked up mid-stream.
+        midstream: true,
+        ..EngineConfig::default()
+    }
+}
+
+fn eve_writer(path: &Path, rx: mpsc::Receiver<Vec<String>>) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening EVE log {}", path.display()))?;
+    std::thread::Builder::new().name("eve".into()).spawn(move || {
+        for lines in rx {
+            let mut buf = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+            for l in lines {
+                buf.push_str(&l);
+                buf.push('\n');
+            }
+            if let Err(e) = f.write_all(buf.as_bytes()) {
+                error!(error = %e, "writing EVE failed");
+            }
+        }
+    })?;
+    Ok(())
+}
+
+/// Run inline until killed.
+pub fn run(config_path: &Path) -> Result<()> {
+    let (cfg, warnings) = InspectConfig::load(config_path)?;
+    for w in warnings {
+        warn!("{w}");
+    }
+    let queues = cfg.queue_count();
+    let workers: Vec<Arc<WorkerShared>> = (0..queues).map(|_| Arc::new(WorkerShared::default())).collect();
+    let files = RuleFiles {
+        rules: if cfg.protections.ips { cfg.ips.rules.clone() } else { Vec::new() },
+        classification: cfg.ips.classification.clone(),
+        vars: cfg.ips.vars.clone(),
+        threshold: cfg.ips.threshold.clone(),
+        cache_dir: Some(cfg.state_dir.join("cache/rules")),
+    };
+    let rules = Arc::new(Rules { files, count: AtomicUsize::new(0), workers: workers.clone(), lock: Mutex::new(()) });
+    // Bad rules must not keep the bridge from inspecting at all: run
+    // without IPS and say so loudly (reload fixes it).
+    let detector = if rules.files.rules.is_empty() {
+        None
+    } else {
+        match rules.load() {
+            Ok((d, summary)) => {
+                info!(%summary, "rules");
+                Some(d)
+            }
+            Err(e) => {
+                error!(error = %e, "rules not loaded; inspecting without IPS rules");
+                None
+            }
+        }
+    };
+
+    let (eve_tx, eve_rx) = mpsc::channel();
+    eve_writer(&cfg.eve.path, eve_rx)?;
+    let settings = Settings {
+        bypass_mark: cfg.marks.bypass,
+        block_mark: cfg.marks.block,
+        contact: cfg.inline.block_page_contact.clone(),
+    };
+    let opts = QueueOptions { max_len: cfg.inline.queue_max_len, ..QueueOptions::default() };
+    let stop: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+    for (i, shared) in workers.iter().enumerate() {
+        let q = cfg.queues.first + i as u16;
+        let sock = NfqSocket::open(q, &opts)?;
+        if !sock.conntrack() {
+            warn!(queue = q, "kernel lacks nf_conntrack_netlink: flow marks go via the packet mark");
+        }
+        let (ecfg, det, shared2, settings, eve) =
+            (engine_config(&cfg), detector.clone(), shared.clone(), settings.clone(), eve_tx.clone());
+        shared.heartbeat_ms.store(worker::now_ms(), Ordering::Relaxed);
+        // The engine is built on its own thread: it never moves between threads.
+        std::thread::Builder::new().name(format!("queue-{q}")).spawn(move || {
+            let mut engine = Engine::new(ecfg);
+            if let Some(d) = det {
+                engine = engine.with_detect(Detect::new(d, true));
+            }
+            Worker::new(sock, engine, shared2, settings, eve).run(stop)
+        })?;
+    }
+    drop(eve_tx);
+
+    let listener = control::bind(&cfg.control_socket)
+        .with_context(|| format!("control socket {}", cfg.control_socket.display()))?;
+    {
+        let workers = workers.clone();
+        let rules: Arc<dyn Control> = rules.clone();
+        std::thread::Builder::new().name("control".into()).spawn(move || control::serve(listener, workers, rules))?;
+    }
+    info!(queues, first = cfg.queues.first, "inspecting inline");
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    let beat = sd_notify::watchdog_enabled().map(|d| d / 2).unwrap_or(Duration::from_secs(2));
+    loop {
+        std::thread::sleep(beat.min(Duration::from_secs(2)));
+        if control::all_alive(&workers) {
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+        } else {
+            // No keep-alive: systemd restarts us; the queue's bypass flag
+            // keeps traffic flowing meanwhile.
+            error!("a queue worker is stuck");
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! One worker per queue: packets in, engine, verdicts and answers out.
+//!
+//! The ruleset balances queues by a symmetric hash of the addresses, so both
+//! directions of a flow reach the same worker and each worker owns a private
+//! engine (no locks on the packet path).
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use mamori_engine::{
+    AppProto, Detect, Detector, Engine, EveRecord, LinkType, PacketIn, PacketResult, Reject, Timestamp, Verdict,
+};
+use mamori_nfq::msg::{messages, Message};
+use mamori_nfq::{NfqSocket, Packet, VerdictBatch};
+use tracing::{debug, warn};
+
+use super::blockpage::{self, BlockInfo};
+use super::inject::{Injector, Neighbours};
+use super::respond::{self, Answer};
+
+/// Counters a worker publishes (read by the control socket).
+#[derive(Default)]
+pub struct Stats {
+    pub packets: AtomicU64,
+    pub accepted: AtomicU64,
+    pub drops: AtomicU64,
+    pub rejects: AtomicU64,
+    pub block_pages: AtomicU64,
+    pub flows_bypassed: AtomicU64,
+    pub alerts: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+/// What the control side shares with one worker.
+#[derive(Default)]
+pub struct WorkerShared {
+    pub stats: Stats,
+    /// Milliseconds since the epoch of the worker's last loop turn.
+    pub heartbeat_ms: AtomicU64,
+    /// A new rule set to swap in at the next loop turn.
+    pub reload: Mutex<Option<Arc<Detector>>>,
+    pub reload_pending: AtomicBool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub bypass_mark: u32,
+    pub block_mark: u32,
+    pub contact: String,
+}
+
+pub struct Worker {
+    sock: NfqSocket,
+    engine: Engine,
+    shared: Arc<WorkerShared>,
+    settings: Settings,
+    eve: Sender<Vec<String>>,
+    injector: Option<Injector>,
+    neighbours: Neighbours,
+    verdicts: VerdictBatch,
+    records: Vec<EveRecord>,
+    lines: Vec<String>,
+    sendbuf: Vec<u8>,
+    last_bypassed: u64,
+}
+
+/// Datagrams taken per turn before verdicts go out: enough to amortise the
+/// send, few enough to keep the added latency in microseconds.
+const BATCH: usize = 64;
+
+#[derive(Clone, Copy)]
+enum Toward {
+    Source,
+    Destination,
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+fn now_ts() -> Timestamp {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    Timestamp::from_secs_micros(d.as_secs(), d.subsec_micros())
+}
+
+/// Source and destination address of an IP packet, cheaply.
+fn addrs(pkt: &[u8]) -> Option<(IpAddr, IpAddr)> {
+    match pkt.first()? >> 4 {
+        4 => {
+            let s: [u8; 4] = pkt.get(12..16)?.try_into().ok()?;
+            let d: [u8; 4] = pkt.get(16..20)?.try_into().ok()?;
+            Some((IpAddr::from(s), IpAddr::from(d)))
+        }
+        6 => {
+            let s: [u8; 16] = pkt.get(8..24)?.try_into().ok()?;
+            let d: [u8; 16] = pkt.get(24..40)?.try_into().ok()?;
+            Some((IpAddr::from(s), IpAddr::from(d)))
+        }
+        _ => None,
+    }
+}
+
+/// Source port of a TCP/UDP packet without options parsing beyond IHL.
+fn src_port(pkt: &[u8]) -> Option<u16> {
+    let l4 = match pkt.first()? >> 4 {
+        4 => usize::from(pkt[0] & 0x0f) * 4,
+        6 => 40,
+        _ => return None,
+    };
+    Some(u16::from_be_bytes([*pkt.get(l4)?, *pkt.get(l4 + 1)?]))
+}
+
+impl Worker {
+    pub fn new(
+        sock: NfqSocket,
+        engine: Engine,
+        shared: Arc<WorkerShared>,
+        settings: Settings,
+        eve: Sender<Vec<String>>,
+    ) -> Worker {
+        let injector = match Injector::open() {
+            Ok(i) => Some(i),
+            Err(e) => {
+                warn!(error = %e, "cannot open a packet socket: blocked flows get silent drops, not resets");
+                None
+            }
+        };
+        let queue = sock.queue();
+        Worker {
+            sock,
+            engine,
+            shared,
+            settings,
+            eve,
+            injector,
+            neighbours: Neighbours::default(),
+            verdicts: VerdictBatch::new(queue),
+            records: Vec::new(),
+            lines: Vec::new(),
+            sendbuf: Vec::with_capacity(1 << 16),
+            last_bypassed: 0,
+        }
+    }
+
+    /// Run until `stop` is set. Never returns early on bad packets.
+    pub fn run(mut self, stop: &AtomicBool) {
+        let mut buf = vec![0u8; 256 << 10];
+        while !stop.load(Ordering::Relaxed) {
+            self.shared.heartbeat_ms.store(now_ms(), Ordering::Relaxed);
+            self.take_reload();
+            let n = match self.sock.recv(&mut buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+                    warn!(queue = self.sock.queue(), error = %e, "receive failed");
+                    continue;
+                }
+            };
+            if n == 0 {
+                self.engine.tick(now_ts(), &mut self.records);
+            } else {
+                self.handle(&buf[..n]);
+                for _ in 1..BATCH {
+                    match self.sock.try_recv(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => self.handle(&buf[..n]),
+                    }
+                }
+            }
+            self.flush();
+        }
+        self.engine.finish(&mut self.records);
+        self.flush();
+    }
+
+    fn take_reload(&mut self) {
+        if !self.shared.reload_pending.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let det = self.shared.reload.lock().ok().and_then(|g| g.clone());
+        if let Some(det) = det {
+            self.engine.replace_detect(Detect::new(det, true));
+        }
+    }
+
+    fn handle(&mut self, datagram: &[u8]) {
+        for m in messages(datagram) {
+            match m {
+                Ok(Message::Packet(p)) => self.packet(&p),
+                Ok(Message::Ack { errno, .. }) if errno != 0 => {
+                    // A verdict the kernel refused (e.g. for a packet that
+                    // timed out of the queue): nothing to undo.
+                    self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+                    debug!(errno, "kernel refused a verdict");
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+                    debug!(error = %e, "malformed netlink message");
+                }
+            }
+        }
+    }
+
+    fn packet(&mut self, p: &Packet<'_>) {
+        let shared = self.shared.clone();
+        let st = &shared.stats;
+        st.packets.fetch_add(1, Ordering::Relaxed);
+        let ends = addrs(p.payload);
+        if let (Some((src, _)), Some(mac)) = (ends, p.hwaddr) {
+            self.neighbours.learn(src, mac);
+        }
+        let link = match p.hw_protocol {
+            0x0800 => LinkType::Ipv4,
+            0x86dd => LinkType::Ipv6,
+            _ => LinkType::Raw,
+        };
+        let before = self.records.len();
+        let r =
+            self.engine.process(&PacketIn { ts: now_ts(), link, data: p.payload, pcap_cnt: None }, &mut self.records);
+        let alerts = self.records[before..].iter().filter(|r| r.event_type == "alert").count();
+        if alerts > 0 {
+            st.alerts.fetch_add(alerts as u64, Ordering::Relaxed);
+        }
+        let blocked = r.verdict == Verdict::Drop || r.reject.is_some();
+        if !blocked {
+            let bits = if r.bypass { self.settings.bypass_mark } else { 0 };
+            self.accept(p.id, bits, None);
+            st.accepted.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let answer = if r.flow_dropped { None } else { self.answer(p, &r, before) };
+        let block = self.settings.block_mark;
+        match answer {
+            Some(a) => {
+                if let Some(back) = &a.back {
+                    self.inject(p, ends, back, Toward::Source);
+                }
+                match a.forward {
+                    Some(fwd) if !self.inject(p, ends, &fwd, Toward::Destination) => {
+                        // The destination's MAC is unknown: let the kernel
+                        // carry the answer in place of the packet. Its block
+                        // mark reaches the connection through the ruleset.
+                        self.accept(p.id, block, Some(&fwd));
+                    }
+                    _ => self.drop(p.id),
+                }
+                if r.reject.is_some() {
+                    st.rejects.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            None => self.drop(p.id),
+        }
+        st.drops.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How to answer a blocked packet: a block page for HTTP, resets for
+    /// other TCP when a reject rule asked for them, ICMP for other rejects.
+    fn answer(&self, p: &Packet<'_>, r: &PacketResult, first_record: usize) -> Option<Answer> {
+        let pkt = p.payload;
+        let proto = match pkt.first()? >> 4 {
+            4 => *pkt.get(9)?,
+            6 => *pkt.get(6)?,
+            _ => return None,
+        };
+        let info = r.flow.and_then(|f| self.engine.flow_info(f));
+        if proto == 6 {
+            if let Some(info) = info.filter(|i| i.app == Some(AppProto::Http)) {
+                let from_client =
+                    addrs(pkt).map(|(s, _)| s) == Some(info.client.ip) && src_port(pkt) == Some(info.client.port);
+                let page = self.block_page(first_record);
+                if let Some(a) = respond::http_block(pkt, from_client, &page) {
+                    self.shared.stats.block_pages.fetch_add(1, Ordering::Relaxed);
+                    return Some(a);
+                }
+            }
+            let mut a = match r.reject {
+                Some(_) => respond::tcp_reset(pkt)?,
+                None => return None,
+            };
+            // `reject`/`rejectsrc` reset both ends too: a server left with a
+            // half-open connection keeps resources (and retries) for nothing.
+            // Only `rejectdst` spares the source.
+            if r.reject == Some(Reject::ToDestination) {
+                a.back = None;
+            }
+            return Some(a);
+        }
+        r.reject?;
+        Some(Answer { forward: None, back: respond::icmp_unreachable(pkt) })
+    }
+
+    fn block_page(&self, first_record: usize) -> Vec<u8> {
+        let alert = self.records[first_record..].iter().rev().find(|r| r.event_type == "alert");
+        let reason = alert
+            .and_then(|a| a.object("alert"))
+            .and_then(|a| a.get("signature"))
+            .and_then(|s| s.as_str())
+            .unwrap_or_default();
+        let url = alert.and_then(|a| a.object("http")).and_then(|h| {
+            let host = h.get("hostname")?.as_str()?;
+            let path = h.get("url").and_then(|u| u.as_str()).unwrap_or("/");
+            Some(format!("http://{host}{path}"))
+        });
+        blockpage::response(&BlockInfo { url: url.as_deref(), reason, contact: &self.settings.contact })
+    }
+
+    /// Send an answer out of a bridge port as if from the blocked packet's
+    /// peer. Returns false when it could not be sent.
+    fn inject(&mut self, p: &Packet<'_>, ends: Option<(IpAddr, IpAddr)>, ip: &[u8], to: Toward) -> bool {
+        let (Some(inj), Some(pkt_src_mac), Some((_, dst))) = (self.injector.as_mut(), p.hwaddr, ends) else {
+            return false;
+        };
+        let sent = match to {
+            // Back out of the port it came in on, to the MAC that sent it,
+            // from the MAC that stands for its destination.
+            Toward::Source => p.physindev.or(p.indev).and_then(|port| {
+                let from = self.neighbours.get(&dst).or_else(|| inj.port_mac(port))?;
+                Some(inj.send(port, from, pkt_src_mac, ip))
+            }),
+            // On out of the port it was headed for, from its own source MAC.
+            Toward::Destination => p.physoutdev.and_then(|port| {
+                let to = self.neighbours.get(&dst)?;
+                Some(inj.send(port, pkt_src_mac, to, ip))
+            }),
+        };
+        match sent {
+            Some(Ok(())) => true,
+            Some(Err(e)) => {
+                self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+                debug!(error = %e, "could not send an answer");
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn accept(&mut self, id: u32, bits: u32, payload: Option<&[u8]>) {
+        let mark = (bits != 0).then_some(bits);
+        let ct = mark.filter(|_| self.sock.conntrack());
+        self.verdicts.push(mamori_nfq::Verdict {
+            id,
+            kind: mamori_nfq::VerdictKind::Accept,
+            mark,
+            connmark_bits: ct,
+            payload,
+        });
+    }
+
+    fn drop(&mut self, id: u32) {
+        let ct = Some(self.settings.block_mark).filter(|_| self.sock.conntrack());
+        self.verdicts.push(mamori_nfq::Verdict { connmark_bits: ct, ..mamori_nfq::Verdict::drop(id) });
+    }
+
+    fn flush(&mut self) {
+        if !self.verdicts.is_empty() {
+            self.sendbuf.clear();
+            self.verdicts.encode(None, &mut self.sendbuf);
+            if let Err(e) = self.sock.send(&self.sendbuf) {
+                // The packets stay queued until the kernel gives up on them;
+                // count it, the next turn goes on.
+                self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+                warn!(queue = self.sock.queue(), error = %e, "sending verdicts failed");
+            }
+        }
+        let bypassed = self.engine.counters().get("flow.bypassed");
+        if bypassed != self.last_bypassed {
+            self.shared.stats.flows_bypassed.fetch_add(bypassed - self.last_bypassed, Ordering::Relaxed);
+            self.last_bypassed = bypassed;
+        }
+        if !self.records.is_empty() {
+            self.lines.extend(self.records.drain(..).map(|r| r.to_json()));
+            let lines = std::mem::take(&mut self.lines);
+            // The writer being gone means we are shutting down.
+            let _ = self.eve.send(lines);
+        }
+    }
+}
