@@ -83,6 +83,9 @@ pub struct Inline {
     pub block_page_contact: String,
     /// Packets the kernel holds per queue before failing open.
     pub queue_max_len: u32,
+    /// Let flows that need no more inspection skip the queue (conntrack
+    /// mark). Off only to measure inspecting every byte.
+    pub bypass: bool,
 }
 
 impl Default for InspectConfig {
@@ -121,7 +124,7 @@ impl Default for Eve {
 
 impl Default for Inline {
     fn default() -> Self {
-        Inline { stream_depth: 1 << 20, block_page_contact: String::new(), queue_max_len: 4096 }
+        Inline { stream_depth: 1 << 20, block_page_contact: String::new(), queue_max_len: 4096, bypass: true }
     }
 }
 

@@ -72,7 +72,7 @@ impl PacketResult {
 /// Link-layer facts carried down to the flow.
 struct LinkMeta {
     src_mac: Option<[u8; 6]>,
-    vlans: Vec<u16>,
+    vlans: mamori_wire::link::Vlans,
 }
 
 /// Tunnels (GRE, IP-in-IP) nested deeper than this are not decoded.
@@ -198,7 +198,7 @@ impl Engine {
                 return PacketResult::ACCEPT;
             }
         };
-        let meta = LinkMeta { src_mac: frame.src_mac, vlans: frame.vlans.as_slice().to_vec() };
+        let meta = LinkMeta { src_mac: frame.src_mac, vlans: frame.vlans };
         self.process_ip(&meta, version, frame.payload, 0, out)
     }
 
@@ -314,7 +314,7 @@ impl Engine {
         let (sp, dp) = t.ports();
         let src = Endpoint { ip: dg.src, port: sp };
         let dst = Endpoint { ip: dg.dst, port: dp };
-        let vlan = if self.cfg.vlan_tracking { meta.vlans.first().copied().unwrap_or(0) } else { 0 };
+        let vlan = if self.cfg.vlan_tracking { meta.vlans.as_slice().first().copied().unwrap_or(0) } else { 0 };
         let key = FlowKey::new(dg.proto, vlan, src, dst);
         let src_is_server = match t {
             Transport::Tcp(tcp) if tcp.flags.syn() => tcp.flags.ack(),
@@ -325,7 +325,8 @@ impl Engine {
             _ => false,
         };
         let vlans = &meta.vlans;
-        let lookup = self.flows.lookup_or_insert(key, src, dst, src_is_server, now, || FlowData::new(vlans.clone()));
+        let lookup =
+            self.flows.lookup_or_insert(key, src, dst, src_is_server, now, || FlowData::new(vlans.as_slice().to_vec()));
         if let Some(evicted) = lookup.evicted {
             self.counters.incr("flow.evicted");
             self.end_flow(evicted, EndReason::Forced, out);
@@ -1078,7 +1079,7 @@ fn emit(
     let ts = Timestamp(now_us);
     appid::names(&mut flow.data, &app_out.records);
     for a in &app_out.anomalies {
-        counters.incr(&format!("app_layer.anomaly.{}.{}", a.layer, a.event));
+        counters.incr_path("app_layer.anomaly", a.layer, a.event);
         if flow.data.anomaly_events < MAX_ANOMALY_EVENTS {
             flow.data.anomaly_events += 1;
             let mut rec = EveRecord::new(ts, "anomaly");
@@ -1092,7 +1093,7 @@ fn emit(
         }
     }
     for r in &app_out.records {
-        counters.incr(&format!("app_layer.tx.{}", r.event_type));
+        counters.incr_path("app_layer.tx", r.event_type, "");
         let mut rec = EveRecord::new(ts, r.event_type);
         tuple(&mut rec, flow, r.dir.unwrap_or(Direction::ToServer));
         rec.app_proto = app_proto;

@@ -25,6 +25,6 @@ pub use engine::{Engine, FlowHandle, FlowInfo, PacketIn, PacketResult, Verdict};
 pub use mamori_applayer::AppProto;
 pub use mamori_detect::{Detect, Detector, Reject};
 pub use mamori_eve::{EveRecord, Timestamp};
-pub use mamori_files::{FileDecision, FileGate, FileInfo, PassAll};
+pub use mamori_files::{FileDecision, FileGate, FileInfo, PassAll, PassAllSha256};
 pub use mamori_flow::Endpoint;
 pub use mamori_wire::LinkType;

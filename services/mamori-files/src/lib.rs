@@ -24,8 +24,18 @@ pub enum FileDecision {
 
 /// Judges files. Called with the content as it streams and once at the end.
 pub trait FileGate {
+    /// Whether [`FileGate::data`] wants to see content (describing the file
+    /// for every chunk has a cost the default gate should not pay).
+    fn wants_data(&self) -> bool {
+        true
+    }
     /// Content of an open file, in order (already decoded).
     fn data(&mut self, _file: &FileInfo, _data: &[u8]) {}
+    /// Whether finished files get an MD5 as well as a SHA-256 (Suricata's
+    /// fileinfo carries both; inline only the SHA-256 is looked up).
+    fn wants_md5(&self) -> bool {
+        true
+    }
     /// The file ended; decide.
     fn finished(&mut self, file: &FileInfo) -> FileDecision;
 }
@@ -35,6 +45,26 @@ pub trait FileGate {
 pub struct PassAll;
 
 impl FileGate for PassAll {
+    fn wants_data(&self) -> bool {
+        false
+    }
+    fn finished(&mut self, _file: &FileInfo) -> FileDecision {
+        FileDecision::Pass
+    }
+}
+
+/// Passes every file and hashes it with SHA-256 only (inline, where MD5
+/// would cost time for a field nobody looks up).
+#[derive(Default)]
+pub struct PassAllSha256;
+
+impl FileGate for PassAllSha256 {
+    fn wants_data(&self) -> bool {
+        false
+    }
+    fn wants_md5(&self) -> bool {
+        false
+    }
     fn finished(&mut self, _file: &FileInfo) -> FileDecision {
         FileDecision::Pass
     }
@@ -73,7 +103,7 @@ struct Open {
     dir: Direction,
     meta: FileMeta,
     sha256: Sha256,
-    md5: Md5,
+    md5: Option<Md5>,
     size: u64,
     head: Vec<u8>,
 }
@@ -142,21 +172,26 @@ impl FileSink for FileTracker<'_> {
     fn open(&mut self, dir: Direction, meta: FileMeta) -> FileId {
         let id = FileId(self.files.next_id);
         self.files.next_id = self.files.next_id.wrapping_add(1);
-        self.files.open.push(Open { id, dir, meta, sha256: Sha256::new(), md5: Md5::new(), size: 0, head: Vec::new() });
+        let md5 = self.gate.wants_md5().then(Md5::new);
+        self.files.open.push(Open { id, dir, meta, sha256: Sha256::new(), md5, size: 0, head: Vec::new() });
         id
     }
 
     fn data(&mut self, id: FileId, data: &[u8]) {
         let Some(o) = self.files.open.iter_mut().find(|o| o.id == id) else { return };
         o.sha256.update(data);
-        o.md5.update(data);
+        if let Some(m) = o.md5.as_mut() {
+            m.update(data);
+        }
         o.size += data.len() as u64;
         if o.head.len() < MAGIC_LEN {
             let take = (MAGIC_LEN - o.head.len()).min(data.len());
             o.head.extend_from_slice(&data[..take]);
         }
-        let info = Self::info_of(o, None);
-        self.gate.data(&info, data);
+        if self.gate.wants_data() {
+            let info = Self::info_of(o, None);
+            self.gate.data(&info, data);
+        }
     }
 
     fn close(&mut self, id: FileId, end: FileEnd) {
@@ -166,7 +201,7 @@ impl FileSink for FileTracker<'_> {
         // Hashes of a truncated file are not the file's; Suricata omits them too.
         if end == FileEnd::Closed {
             info.sha256 = Some(hex::encode(o.sha256.finalize()));
-            info.md5 = Some(hex::encode(o.md5.finalize()));
+            info.md5 = o.md5.map(|m| hex::encode(m.finalize()));
         }
         info.decision = Some(self.gate.finished(&info));
         self.files.finished.push(info);

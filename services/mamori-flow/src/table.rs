@@ -70,7 +70,10 @@ struct List {
 pub struct FlowTable<T> {
     config: TableConfig,
     timeouts_us: [u64; CLASSES],
-    index: HashMap<FlowKey, u32>,
+    /// Keyed by a per-process random seed: flow keys are chosen by whoever
+    /// sends packets, so the hash must not be predictable (and SipHash is
+    /// more than the per-packet budget allows).
+    index: HashMap<FlowKey, u32, foldhash::fast::RandomState>,
     slots: Vec<Slot<T>>,
     free: Vec<u32>,
     lists: [List; CLASSES],
@@ -92,7 +95,7 @@ impl<T> FlowTable<T> {
         FlowTable {
             config,
             timeouts_us,
-            index: HashMap::new(),
+            index: HashMap::default(),
             slots: Vec::new(),
             free: Vec::new(),
             lists: [List::default(); CLASSES],

@@ -69,7 +69,7 @@ impl Control for Rules {
 fn engine_config(cfg: &InspectConfig) -> EngineConfig {
     EngineConfig {
         stream_depth: cfg.inline.stream_depth,
-        bypass: true,
+        bypass: cfg.inline.bypass,
         bypass_one_side: true,
         // After a restart every flow is picked up mid-stream.
         midstream: true,
@@ -154,7 +154,7 @@ pub fn run(config_path: &Path) -> Result<()> {
         shared.heartbeat_ms.store(worker::now_ms(), Ordering::Relaxed);
         // The engine is built on its own thread: it never moves between threads.
         std::thread::Builder::new().name(format!("queue-{q}")).spawn(move || {
-            let mut engine = Engine::new(ecfg);
+            let mut engine = Engine::new(ecfg).with_file_gate(Box::new(mamori_engine::PassAllSha256));
             if let Some(d) = det {
                 engine = engine.with_detect(Detect::new(d, true));
             }
