@@ -29,6 +29,8 @@ pub struct InspectConfig {
     pub eve: Eve,
     pub ips: Ips,
     pub inline: Inline,
+    pub intel: Intel,
+    pub web: Web,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -100,6 +102,8 @@ impl Default for InspectConfig {
             eve: Eve::default(),
             ips: Ips::default(),
             inline: Inline::default(),
+            intel: Intel::default(),
+            web: Web::default(),
         }
     }
 }
@@ -125,6 +129,74 @@ impl Default for Eve {
 impl Default for Inline {
     fn default() -> Self {
         Inline { stream_depth: 1 << 20, block_page_contact: String::new(), queue_max_len: 4096, bypass: true }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Intel {
+    /// Where the agent installs verified bundles.
+    pub dir: PathBuf,
+    /// The bundle file; default `<dir>/current.bundle`.
+    pub bundle: Option<PathBuf>,
+    /// Ed25519 public key, hex (64 digits) or base64 of the 32 bytes;
+    /// absent: no bundle is accepted.
+    pub public_key: Option<String>,
+}
+
+impl Default for Intel {
+    fn default() -> Self {
+        Intel { dir: "/var/lib/mamori/intel".into(), bundle: None, public_key: None }
+    }
+}
+
+impl Intel {
+    pub fn bundle_path(&self) -> PathBuf {
+        self.bundle.clone().unwrap_or_else(|| self.dir.join("current.bundle"))
+    }
+
+    /// The key's 32 bytes, from hex or base64.
+    pub fn key_bytes(&self) -> Option<Result<[u8; 32], String>> {
+        let k = self.public_key.as_deref()?.trim();
+        let bytes = if k.len() == 64 {
+            hex::decode(k).map_err(|e| e.to_string())
+        } else {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.decode(k).map_err(|e| e.to_string())
+        };
+        Some(bytes.and_then(|b| <[u8; 32]>::try_from(b).map_err(|_| "not 32 bytes".to_string())))
+    }
+}
+
+/// How names on the block list are answered in DNS.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DnsBlockMode {
+    #[default]
+    Sinkhole,
+    Nxdomain,
+}
+
+/// Web protection policy: what to do with malicious entries and with each
+/// category, and the customer's allowlist (it wins over every list).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Web {
+    #[serde(flatten)]
+    pub policy: mamori_intel::PolicyConfig,
+    pub dns_block: DnsBlockMode,
+    pub sinkhole_v4: std::net::Ipv4Addr,
+    pub sinkhole_v6: std::net::Ipv6Addr,
+}
+
+impl Default for Web {
+    fn default() -> Self {
+        Web {
+            policy: mamori_intel::PolicyConfig::default(),
+            dns_block: DnsBlockMode::Sinkhole,
+            sinkhole_v4: std::net::Ipv4Addr::UNSPECIFIED,
+            sinkhole_v6: std::net::Ipv6Addr::UNSPECIFIED,
+        }
     }
 }
 
@@ -185,6 +257,12 @@ impl InspectConfig {
         }
         if u32::from(self.queues.first) + u32::from(self.queue_count()) > 65536 {
             return bad("queues.first", "queue numbers must stay below 65536");
+        }
+        if let Some(Err(e)) = self.intel.key_bytes() {
+            return bad("intel.public_key", &format!("not an Ed25519 public key (hex or base64 of 32 bytes): {e}"));
+        }
+        if let Err(e) = mamori_intel::Policy::try_from(self.web.policy.clone()) {
+            return bad("web", &e.to_string());
         }
         if self.inline.queue_max_len == 0 {
             return bad("inline.queue_max_len", "must not be 0");

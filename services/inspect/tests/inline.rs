@@ -25,6 +25,10 @@ fn sh(args: &[&str]) -> bool {
 
 impl Lab {
     fn new(tag: &str) -> Option<Lab> {
+        Lab::with_config(tag, "")
+    }
+
+    fn with_config(tag: &str, extra_toml: &str) -> Option<Lab> {
         let tag = format!("{tag}{}", std::process::id() % 10000);
         if !sh(&["ip", "netns", "add", &format!("a{tag}")]) {
             eprintln!("skipped: cannot create network namespaces (needs root and iproute2)");
@@ -92,7 +96,7 @@ impl Lab {
             format!(
                 "state_dir = \"{d}/state\"\ncontrol_socket = \"{d}/control.sock\"\n[queues]\nfirst = 0\ncount = 2\n\
                  [eve]\npath = \"{d}/eve.json\"\n[ips]\nrules = [\"{d}/lab.rules\"]\n\
-                 [inline]\nstream_depth = 65536\nblock_page_contact = \"IT担当: 03-1234-5678\"\n"
+                 [inline]\nstream_depth = 65536\nblock_page_contact = \"IT担当: 03-1234-5678\"\n{extra_toml}"
             ),
         )
         .unwrap();
@@ -293,4 +297,148 @@ fn inline_bridge_passes_blocks_resets_bypasses_and_fails_open() {
     eprintln!("stats: {}", lab.control("stats").unwrap_or_default());
     let eve = std::fs::read_to_string(lab.dir.join("eve.json")).unwrap();
     assert!(eve.lines().any(|l| l.contains("\"event_type\":\"alert\"") && l.contains("\"action\":\"blocked\"")));
+}
+
+fn client_hello(sni: &str) -> Vec<u8> {
+    let name = sni.as_bytes();
+    let mut sni_ext = Vec::new();
+    sni_ext.extend_from_slice(&((name.len() + 3) as u16).to_be_bytes());
+    sni_ext.push(0);
+    sni_ext.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    sni_ext.extend_from_slice(name);
+    let mut exts = vec![0, 0];
+    exts.extend_from_slice(&(sni_ext.len() as u16).to_be_bytes());
+    exts.extend_from_slice(&sni_ext);
+    let mut body = vec![0x03, 0x03];
+    body.extend_from_slice(&[7; 32]);
+    body.push(0);
+    body.extend_from_slice(&[0, 2, 0x13, 0x01]);
+    body.extend_from_slice(&[1, 0]);
+    body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+    body.extend_from_slice(&exts);
+    let mut hs = vec![1];
+    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    hs.extend_from_slice(&body);
+    let mut rec = vec![0x16, 0x03, 0x01];
+    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+    rec.extend_from_slice(&hs);
+    rec
+}
+
+fn dns_query(name: &str) -> Vec<u8> {
+    let mut m = vec![0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    for l in name.split('.') {
+        m.push(l.len() as u8);
+        m.extend_from_slice(l.as_bytes());
+    }
+    m.extend_from_slice(&[0, 0, 1, 0, 1]);
+    m
+}
+
+/// Ask the "DNS server" (nobody listens there) for `name`; the answer's
+/// rcode and A records, or None when nothing came back.
+fn resolve(lab: &Lab, name: &str) -> Option<(u8, Vec<[u8; 4]>)> {
+    lab.within('c', || {
+        let s = std::net::UdpSocket::bind("10.77.0.2:0").unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        s.send_to(&dns_query(name), "10.77.0.1:53").unwrap();
+        let mut buf = [0u8; 512];
+        let n = s.recv(&mut buf).ok()?;
+        let m = &buf[..n];
+        let an = u16::from_be_bytes([m[6], m[7]]);
+        let mut out = Vec::new();
+        if an > 0 && n >= 4 {
+            out.push([m[n - 4], m[n - 3], m[n - 2], m[n - 1]]);
+        }
+        Some((m[3] & 0x0f, out))
+    })
+}
+
+fn bundle(version: u64, list: &str) -> Vec<u8> {
+    let mut b = mamori_intel::IntelBuilder::new();
+    b.add_source("lab-list", &mamori_intel::FeedFormat::Own { default: None }, list).unwrap();
+    b.build_bundle(version, 1_700_000_000, &mamori_intel::SigningKey::from_bytes(&[7; 32]))
+}
+
+#[test]
+fn web_protection_sinkholes_blocks_pages_resets_and_reloads_bundles() {
+    let key = mamori_intel::SigningKey::from_bytes(&[7; 32]);
+    let public = hex::encode(key.verifying_key().as_bytes());
+    let dir = std::env::temp_dir().join(format!("mamori-intel-lab-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let list = "domain evil.example threat:phishing\n\
+                url-prefix lab.example/listed threat:malware_distribution\n\
+                domain games.example category:games\n\
+                domain news.example category:sns\n";
+    std::fs::write(dir.join("current.bundle"), bundle(1, list)).unwrap();
+    let extra = format!(
+        "[intel]\nbundle = \"{}\"\npublic_key = \"{public}\"\n[web]\ndns_block = \"sinkhole\"\n[web.categories]\ngames = \"block\"\n",
+        dir.join("current.bundle").display()
+    );
+    let Some(mut lab) = Lab::with_config("w", &extra) else { return };
+    serve(&lab, 80, http_response(b"hello"));
+    serve(&lab, 443, http_response(b"tls?"));
+    lab.start_inspect();
+
+    // A listed domain in DNS gets the sinkhole address, from the bridge.
+    assert_eq!(resolve(&lab, "www.evil.example"), Some((0, vec![[0, 0, 0, 0]])));
+    // Not listed: the query goes on to the server (nobody answers there).
+    assert_eq!(resolve(&lab, "fine.example"), None);
+
+    // A listed URL over HTTP gets the Japanese block page naming the threat.
+    let page = text(&get_host(&lab, 80, "lab.example", "/listed/payload.exe").unwrap());
+    assert!(page.starts_with("HTTP/1.1 403") && page.contains("ブロック") && page.contains("lab-list"), "{page}");
+    // Other URLs of that host pass.
+    assert!(text(&get_host(&lab, 80, "lab.example", "/other").unwrap()).ends_with("hello"));
+
+    // A listed SNI over TLS is reset.
+    let reset = lab.within('c', || {
+        let mut s = TcpStream::connect("10.77.0.1:443").unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(&client_hello("login.evil.example")).unwrap();
+        let mut buf = [0u8; 64];
+        s.read(&mut buf)
+    });
+    assert!(matches!(&reset, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset), "{reset:?}");
+
+    // A category set to block is blocked; one left at "log" passes and is logged.
+    let page = text(&get_host(&lab, 80, "www.games.example", "/").unwrap());
+    assert!(page.starts_with("HTTP/1.1 403") && page.contains("ゲーム"), "{page}");
+    assert!(text(&get_host(&lab, 80, "news.example", "/").unwrap()).ends_with("hello"));
+    assert!(wait_for(Duration::from_secs(5), || lab.stat("intel_matched") >= 1));
+
+    // A new bundle under traffic: an open connection lives on, the new
+    // entry applies.
+    let open = lab.within('c', || TcpStream::connect("10.77.0.1:80").unwrap());
+    std::fs::write(dir.join("current.bundle"), bundle(2, &format!("{list}domain fresh.example threat:botnet_c2\n")))
+        .unwrap();
+    let r = lab.control("reload").unwrap();
+    assert!(r.starts_with("ok") && r.contains("intel version 2"), "{r}");
+    assert_eq!(resolve(&lab, "c2.fresh.example"), Some((0, vec![[0, 0, 0, 0]])));
+    let r = lab.within('c', || {
+        let mut s = open;
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).map(|_| out)
+    });
+    assert!(text(&r.expect("connection open across the bundle swap")).ends_with("hello"));
+    // An older or forged bundle is refused and the current one stays.
+    std::fs::write(dir.join("current.bundle"), bundle(1, "domain other.example threat:phishing\n")).unwrap();
+    assert!(lab.control("reload").unwrap().starts_with("error"));
+    assert_eq!(resolve(&lab, "c2.fresh.example"), Some((0, vec![[0, 0, 0, 0]])));
+    let eve = std::fs::read_to_string(lab.dir.join("eve.json")).unwrap();
+    assert!(eve.lines().any(|l| l.contains("\"intel\"") && l.contains("\"list\":\"lab-list\"")));
+}
+
+fn get_host(lab: &Lab, port: u16, host: &str, path: &str) -> Result<Vec<u8>, std::io::Error> {
+    lab.within('c', || {
+        let addr: SocketAddr = format!("10.77.0.1:{port}").parse().unwrap();
+        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())?;
+        let mut out = Vec::new();
+        s.read_to_end(&mut out)?;
+        Ok(out)
+    })
 }

@@ -22,6 +22,7 @@ use crate::counters::Counters;
 use crate::events::{alert_record, drop_record, flow_record, tuple, EndReason};
 use crate::flowdata::{App, Detection, FlowData, TcpData};
 use crate::inspect::Inspector;
+use crate::web::{self, WebProtection};
 use mamori_detect::{Alert, Detect, DropReason, FlowDetect, FlowFacts, IcmpHdr, Reject, TcpHdr};
 
 /// One captured or queued packet.
@@ -101,6 +102,8 @@ pub struct Engine {
     /// Bumped by each rule reload; flows' detection state from an older
     /// generation is dropped when next seen.
     detect_gen: u64,
+    /// Threat-intel and category lookups, when a bundle is loaded.
+    web: Option<WebProtection>,
 }
 
 /// What the data path needs to know about a flow to answer for it.
@@ -127,7 +130,14 @@ impl Engine {
             pcap_cnt: None,
             alerts: Vec::new(),
             detect_gen: 0,
+            web: None,
         }
+    }
+
+    /// Look names up in this intel with this policy (a new bundle or policy
+    /// takes effect with the next event).
+    pub fn set_web_protection(&mut self, web: Option<WebProtection>) {
+        self.web = web;
     }
 
     /// Swap in a new rule set while traffic flows. Flows keep their state;
@@ -457,7 +467,7 @@ impl Engine {
             None if flow.data.pkts[0] > 0 && flow.data.pkts[1] > 0 => FlowState::Established,
             None => FlowState::New,
         };
-        let mut verdict = emit(&mut self.counters, flow, now, &app_out, finished, out);
+        let mut verdict = emit(&mut self.counters, flow, now, &app_out, finished, self.web.as_ref(), out);
         if flow.data.blocked {
             verdict = Verdict::Drop;
         }
@@ -635,7 +645,7 @@ impl Engine {
         }
         let finished = flow_files.take_finished();
         let last_seen = flow.last_seen_us;
-        emit(&mut self.counters, &mut flow, last_seen, &app_out, finished, out);
+        emit(&mut self.counters, &mut flow, last_seen, &app_out, finished, self.web.as_ref(), out);
         if let Some(td) = flow.data.tcp.as_ref() {
             self.stream_bytes = self.stream_bytes.saturating_sub(td.accounted);
         }
@@ -1073,9 +1083,11 @@ fn emit(
     now_us: u64,
     app_out: &AppOut,
     finished: Vec<FileInfo>,
+    web: Option<&WebProtection>,
     out: &mut Vec<EveRecord>,
 ) -> Verdict {
     let app_proto = flow.data.app.proto().map(|p| p.eve_name());
+    let mut intel_block = false;
     let ts = Timestamp(now_us);
     appid::names(&mut flow.data, &app_out.records);
     for a in &app_out.anomalies {
@@ -1102,9 +1114,35 @@ fn emit(
         if let Some(tx) = r.tx_id {
             flow.data.cache_tx(tx, r.objects.clone());
         }
+        if let Some(v) = web.and_then(|w| w.judge(&rec)) {
+            counters.incr(if web::blocks(&v) { "intel.blocked" } else { "intel.matched" });
+            if web::blocks(&v) {
+                intel_block = true;
+            }
+            rec.push("intel", &v);
+        }
+        out.push(rec);
+    }
+    for (event_type, name) in &app_out.early_names {
+        // Only a block is reported now; a logged match rides on the event
+        // when it is written (the handshake's end).
+        let Some(v) = web.and_then(|w| w.judge_name(name)).filter(web::blocks) else { continue };
+        counters.incr("intel.blocked");
+        intel_block = true;
+        let mut rec = EveRecord::new(ts, event_type);
+        tuple(&mut rec, flow, Direction::ToServer);
+        rec.app_proto = app_proto;
+        rec.push(event_type, &json!({ "sni": name }));
+        rec.push("intel", &v);
         out.push(rec);
     }
     let mut verdict = Verdict::Accept;
+    if intel_block {
+        // The rest of the flow goes too; the data path answers for this
+        // packet (sinkhole, block page, resets).
+        flow.data.blocked = true;
+        verdict = Verdict::Drop;
+    }
     for f in finished {
         counters.incr("file.total");
         let mut rec = EveRecord::new(ts, "fileinfo");

@@ -18,6 +18,7 @@ mod engine;
 mod events;
 mod flowdata;
 mod inspect;
+pub mod web;
 
 pub use config::EngineConfig;
 pub use counters::Counters;
@@ -28,3 +29,4 @@ pub use mamori_eve::{EveRecord, Timestamp};
 pub use mamori_files::{FileDecision, FileGate, FileInfo, PassAll, PassAllSha256};
 pub use mamori_flow::Endpoint;
 pub use mamori_wire::LinkType;
+pub use web::WebProtection;

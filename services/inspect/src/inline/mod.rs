@@ -23,9 +23,12 @@ use mamori_engine::{Detect, Detector, Engine, EngineConfig};
 use mamori_nfq::{NfqSocket, QueueOptions};
 use tracing::{error, info, warn};
 
-use crate::config::InspectConfig;
+use crate::config::{DnsBlockMode, InspectConfig};
 use crate::rules::RuleFiles;
 use control::Control;
+use mamori_engine::WebProtection;
+use mamori_intel::{BundleError, IntelHandle, Policy, VerifyingKey};
+use respond::DnsBlock;
 use worker::{Settings, Worker, WorkerShared};
 
 struct Rules {
@@ -33,6 +36,48 @@ struct Rules {
     count: AtomicUsize,
     workers: Vec<Arc<WorkerShared>>,
     lock: Mutex<()>,
+    web: Option<WebSource>,
+}
+
+/// Where intel comes from: a signed bundle file, verified with the key.
+struct WebSource {
+    handle: IntelHandle,
+    path: std::path::PathBuf,
+    policy: Arc<Policy>,
+}
+
+impl WebSource {
+    /// Verify the bundle file and swap it in if it is newer. Returns the
+    /// version in force; an unusable bundle leaves the current one.
+    fn refresh(&self) -> Result<u64, String> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => match self.handle.update(&bytes) {
+                Ok(v) => Ok(v),
+                // The same bundle again is not news.
+                Err(BundleError::Rollback { current, offered }) if current == offered => Ok(current),
+                Err(e) => Err(format!("{}: {e}", self.path.display())),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(self.handle.version()),
+            Err(e) => Err(format!("{}: {e}", self.path.display())),
+        }
+    }
+
+    fn protection(&self) -> WebProtection {
+        WebProtection::new(self.handle.current().clone(), self.policy.clone())
+    }
+}
+
+impl Rules {
+    fn push_web(&self) {
+        let Some(w) = &self.web else { return };
+        let p = w.protection();
+        for s in &self.workers {
+            if let Ok(mut slot) = s.web.lock() {
+                *slot = Some(p.clone());
+            }
+            s.web_pending.store(true, Ordering::Release);
+        }
+    }
 }
 
 impl Rules {
@@ -51,7 +96,19 @@ impl Rules {
 impl Control for Rules {
     fn reload(&self) -> Result<String, String> {
         let _one_at_a_time = self.lock.lock().map_err(|_| "reload lock poisoned".to_string())?;
+        let intel = match &self.web {
+            Some(w) => {
+                let v = w.refresh()?;
+                self.push_web();
+                format!(", intel version {v}")
+            }
+            None => String::new(),
+        };
+        if self.files.rules.is_empty() {
+            return Ok(format!("no rules{intel}"));
+        }
         let (det, summary) = self.load()?;
+        let summary = format!("{summary}{intel}");
         for w in &self.workers {
             if let Ok(mut slot) = w.reload.lock() {
                 *slot = Some(det.clone());
@@ -101,6 +158,17 @@ fn eve_writer(path: &Path, rx: mpsc::Receiver<Vec<String>>) -> Result<()> {
     Ok(())
 }
 
+fn web_source(cfg: &InspectConfig) -> Result<Option<WebSource>> {
+    let Some(key) = cfg.intel.key_bytes() else {
+        warn!("intel.public_key not set: no intel bundle is accepted, web protection has no lists");
+        return Ok(None);
+    };
+    let key = key.map_err(|e| anyhow::anyhow!("intel.public_key: {e}"))?;
+    let key = VerifyingKey::from_bytes(&key).map_err(|e| anyhow::anyhow!("intel.public_key: {e}"))?;
+    let policy = Policy::try_from(cfg.web.policy.clone()).map_err(|e| anyhow::anyhow!("web: {e}"))?;
+    Ok(Some(WebSource { handle: IntelHandle::new(key), path: cfg.intel.bundle_path(), policy: Arc::new(policy) }))
+}
+
 /// Run inline until killed.
 pub fn run(config_path: &Path) -> Result<()> {
     let (cfg, warnings) = InspectConfig::load(config_path)?;
@@ -116,7 +184,16 @@ pub fn run(config_path: &Path) -> Result<()> {
         threshold: cfg.ips.threshold.clone(),
         cache_dir: Some(cfg.state_dir.join("cache/rules")),
     };
-    let rules = Arc::new(Rules { files, count: AtomicUsize::new(0), workers: workers.clone(), lock: Mutex::new(()) });
+    let web = if cfg.protections.web_protection { web_source(&cfg)? } else { None };
+    let rules =
+        Arc::new(Rules { files, count: AtomicUsize::new(0), workers: workers.clone(), lock: Mutex::new(()), web });
+    if let Some(w) = &rules.web {
+        match w.refresh() {
+            Ok(v) => info!(version = v, "intel"),
+            Err(e) => error!(error = %e, "intel bundle refused; web protection has no lists until a good one loads"),
+        }
+        rules.push_web();
+    }
     // Bad rules must not keep the bridge from inspecting at all: run
     // without IPS and say so loudly (reload fixes it).
     let detector = if rules.files.rules.is_empty() {
@@ -140,6 +217,10 @@ pub fn run(config_path: &Path) -> Result<()> {
         bypass_mark: cfg.marks.bypass,
         block_mark: cfg.marks.block,
         contact: cfg.inline.block_page_contact.clone(),
+        dns_block: match cfg.web.dns_block {
+            DnsBlockMode::Nxdomain => DnsBlock::NxDomain,
+            DnsBlockMode::Sinkhole => DnsBlock::Sinkhole(cfg.web.sinkhole_v4, cfg.web.sinkhole_v6),
+        },
     };
     let opts = QueueOptions { max_len: cfg.inline.queue_max_len, ..QueueOptions::default() };
     let stop: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));

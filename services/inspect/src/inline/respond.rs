@@ -232,3 +232,121 @@ mod tests {
         }
     }
 }
+
+/// How a blocked DNS name is answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DnsBlock {
+    /// NXDOMAIN: the name does not exist.
+    NxDomain,
+    /// A/AAAA answers with these addresses (other types get no answer).
+    Sinkhole(std::net::Ipv4Addr, std::net::Ipv6Addr),
+}
+
+/// Answer a DNS query (or replace a response) over UDP for a blocked name.
+/// A query gets the answer back to its source; a response is replaced by
+/// the answer on its way to the client.
+pub fn dns_block(pkt: &[u8], how: DnsBlock) -> Option<Answer> {
+    let dg = ip::decode_any(pkt).ok()?;
+    let Transport::Udp(u) = transport::decode(dg.proto, dg.payload).ok()? else { return None };
+    let msg = u.payload;
+    let hdr = msg.get(..12)?;
+    let is_response = hdr[2] & 0x80 != 0;
+    if u16::from_be_bytes([hdr[4], hdr[5]]) != 1 {
+        return None;
+    }
+    // The question: labels up to the root, then type and class.
+    let mut at = 12;
+    loop {
+        let len = usize::from(*msg.get(at)?);
+        if len == 0 {
+            at += 1;
+            break;
+        }
+        if len & 0xc0 != 0 || at > 12 + 255 {
+            return None;
+        }
+        at += 1 + len;
+    }
+    let question = msg.get(12..at + 4)?;
+    let qtype = u16::from_be_bytes([question[question.len() - 4], question[question.len() - 3]]);
+    let mut out = Vec::with_capacity(64 + question.len());
+    out.extend_from_slice(&hdr[..2]);
+    let rd = hdr[2] & 0x01;
+    let rcode = match how {
+        DnsBlock::NxDomain => 3,
+        DnsBlock::Sinkhole(..) => 0,
+    };
+    out.push(0x80 | rd); // QR, opcode 0, RD copied
+    out.push(0x80 | rcode); // RA
+    let answer: Option<Vec<u8>> = match how {
+        DnsBlock::Sinkhole(v4, _) if qtype == 1 => Some(v4.octets().to_vec()),
+        DnsBlock::Sinkhole(_, v6) if qtype == 28 => Some(v6.octets().to_vec()),
+        _ => None,
+    };
+    out.extend_from_slice(&[0, 1, 0, u8::from(answer.is_some()), 0, 0, 0, 0]);
+    out.extend_from_slice(question);
+    if let Some(rdata) = answer {
+        out.extend_from_slice(&[0xc0, 0x0c]);
+        out.extend_from_slice(&qtype.to_be_bytes());
+        out.extend_from_slice(&[0, 1, 0, 0, 0, 60]);
+        out.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        out.extend_from_slice(&rdata);
+    }
+    if is_response {
+        let p = mamori_wire::build::udp_packet(dg.src, dg.dst, u.src_port, u.dst_port, &out);
+        Some(Answer { forward: Some(p), back: None })
+    } else {
+        let p = mamori_wire::build::udp_packet(dg.dst, dg.src, u.dst_port, u.src_port, &out);
+        Some(Answer { forward: None, back: Some(p) })
+    }
+}
+
+#[cfg(test)]
+mod dns_tests {
+    use super::*;
+
+    fn query(qtype: u16) -> Vec<u8> {
+        let mut m = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        for l in ["evil", "example"] {
+            m.push(l.len() as u8);
+            m.extend_from_slice(l.as_bytes());
+        }
+        m.push(0);
+        m.extend_from_slice(&qtype.to_be_bytes());
+        m.extend_from_slice(&[0, 1]);
+        mamori_wire::build::udp_packet("10.0.0.2".parse().unwrap(), "10.0.0.53".parse().unwrap(), 5353, 53, &m)
+    }
+
+    fn dns_of(p: &[u8]) -> Vec<u8> {
+        p[28..].to_vec()
+    }
+
+    #[test]
+    fn sinkhole_answers_a_queries_back_to_the_client() {
+        let how = DnsBlock::Sinkhole("0.0.0.0".parse().unwrap(), "::".parse().unwrap());
+        let a = dns_block(&query(1), how).unwrap();
+        assert!(a.forward.is_none());
+        let back = a.back.unwrap();
+        assert_eq!(&back[12..16], &[10, 0, 0, 53]);
+        assert_eq!(&back[16..20], &[10, 0, 0, 2]);
+        let m = dns_of(&back);
+        assert_eq!(&m[..4], &[0x12, 0x34, 0x81, 0x80]);
+        assert_eq!(&m[6..8], &[0, 1], "one answer");
+        assert_eq!(&m[m.len() - 4..], &[0, 0, 0, 0]);
+        // AAAA gets ::, MX gets no answer.
+        let m6 = dns_of(&dns_block(&query(28), how).unwrap().back.unwrap());
+        assert_eq!(&m6[m6.len() - 16..], &[0u8; 16]);
+        let mx = dns_of(&dns_block(&query(15), how).unwrap().back.unwrap());
+        assert_eq!(&mx[6..8], &[0, 0]);
+    }
+
+    #[test]
+    fn nxdomain_and_junk() {
+        let m = dns_of(&dns_block(&query(1), DnsBlock::NxDomain).unwrap().back.unwrap());
+        assert_eq!(m[3] & 0x0f, 3);
+        assert_eq!(&m[6..8], &[0, 0]);
+        let mut bad = query(1);
+        bad.truncate(35);
+        assert!(dns_block(&bad, DnsBlock::NxDomain).is_none());
+    }
+}

@@ -12,6 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use mamori_engine::{
     AppProto, Detect, Detector, Engine, EveRecord, LinkType, PacketIn, PacketResult, Reject, Timestamp, Verdict,
+    WebProtection,
 };
 use mamori_nfq::msg::{messages, Message};
 use mamori_nfq::{NfqSocket, Packet, VerdictBatch};
@@ -19,7 +20,7 @@ use tracing::{debug, warn};
 
 use super::blockpage::{self, BlockInfo};
 use super::inject::{Injector, Neighbours};
-use super::respond::{self, Answer};
+use super::respond::{self, Answer, DnsBlock};
 
 /// Counters a worker publishes (read by the control socket).
 #[derive(Default)]
@@ -43,6 +44,12 @@ pub struct WorkerShared {
     /// A new rule set to swap in at the next loop turn.
     pub reload: Mutex<Option<Arc<Detector>>>,
     pub reload_pending: AtomicBool,
+    /// New intel/policy to swap in at the next loop turn.
+    pub web: Mutex<Option<WebProtection>>,
+    pub web_pending: AtomicBool,
+    /// Lookups that matched a list or category, and those that blocked.
+    pub intel_matched: AtomicU64,
+    pub intel_blocked: AtomicU64,
 }
 
 #[derive(Clone, Debug)]
@@ -50,6 +57,7 @@ pub struct Settings {
     pub bypass_mark: u32,
     pub block_mark: u32,
     pub contact: String,
+    pub dns_block: DnsBlock,
 }
 
 pub struct Worker {
@@ -150,7 +158,6 @@ impl Worker {
         let mut buf = vec![0u8; 256 << 10];
         while !stop.load(Ordering::Relaxed) {
             self.shared.heartbeat_ms.store(now_ms(), Ordering::Relaxed);
-            self.take_reload();
             let n = match self.sock.recv(&mut buf) {
                 Ok(n) => n,
                 Err(e) => {
@@ -159,6 +166,9 @@ impl Worker {
                     continue;
                 }
             };
+            // After the wait: a reload answered before this packet was sent
+            // applies to it.
+            self.take_reload();
             if n == 0 {
                 self.engine.tick(now_ts(), &mut self.records);
             } else {
@@ -177,6 +187,10 @@ impl Worker {
     }
 
     fn take_reload(&mut self) {
+        if self.shared.web_pending.swap(false, Ordering::AcqRel) {
+            let web = self.shared.web.lock().ok().and_then(|g| g.clone());
+            self.engine.set_web_protection(web);
+        }
         if !self.shared.reload_pending.swap(false, Ordering::AcqRel) {
             return;
         }
@@ -225,6 +239,13 @@ impl Worker {
         if alerts > 0 {
             st.alerts.fetch_add(alerts as u64, Ordering::Relaxed);
         }
+        for rec in &self.records[before..] {
+            if let Some(i) = rec.object("intel") {
+                let blocked = i.get("action").and_then(|a| a.as_str()) == Some("block");
+                let c = if blocked { &self.shared.intel_blocked } else { &self.shared.intel_matched };
+                c.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         let blocked = r.verdict == Verdict::Drop || r.reject.is_some();
         if !blocked {
             let bits = if r.bypass { self.settings.bypass_mark } else { 0 };
@@ -267,6 +288,12 @@ impl Worker {
             _ => return None,
         };
         let info = r.flow.and_then(|f| self.engine.flow_info(f));
+        let intel = self.intel_block(first_record);
+        if let Some(rec) = intel {
+            if rec.event_type == "dns" && proto == 17 {
+                return respond::dns_block(pkt, self.settings.dns_block);
+            }
+        }
         if proto == 6 {
             if let Some(info) = info.filter(|i| i.app == Some(AppProto::Http)) {
                 let from_client =
@@ -277,9 +304,10 @@ impl Worker {
                     return Some(a);
                 }
             }
-            let mut a = match r.reject {
-                Some(_) => respond::tcp_reset(pkt)?,
-                None => return None,
+            // A listed TLS name (or any other intel block on TCP) is reset.
+            let mut a = match (r.reject, intel) {
+                (Some(_), _) | (None, Some(_)) => respond::tcp_reset(pkt)?,
+                (None, None) => return None,
             };
             // `reject`/`rejectsrc` reset both ends too: a server left with a
             // half-open connection keeps resources (and retries) for nothing.
@@ -293,14 +321,32 @@ impl Worker {
         Some(Answer { forward: None, back: respond::icmp_unreachable(pkt) })
     }
 
+    /// The event of this packet whose intel verdict blocks, if any.
+    fn intel_block(&self, first_record: usize) -> Option<&EveRecord> {
+        self.records[first_record..]
+            .iter()
+            .find(|r| r.object("intel").and_then(|i| i.get("action")).and_then(|a| a.as_str()) == Some("block"))
+    }
+
     fn block_page(&self, first_record: usize) -> Vec<u8> {
         let alert = self.records[first_record..].iter().rev().find(|r| r.event_type == "alert");
+        let intel = self.intel_block(first_record);
+        let intel_reason = intel.and_then(|r| r.object("intel")).and_then(|i| {
+            let m = i.get("matches")?.get(0)?;
+            let what = m.get("threat_ja").or_else(|| m.get("category_ja"))?.as_str()?;
+            let en = m.get("threat_en").or_else(|| m.get("category_en")).and_then(|v| v.as_str()).unwrap_or("");
+            let list = m.get("list").and_then(|v| v.as_str()).unwrap_or("");
+            Some(format!("{what} ({en}) — {list}"))
+        });
         let reason = alert
             .and_then(|a| a.object("alert"))
             .and_then(|a| a.get("signature"))
             .and_then(|s| s.as_str())
+            .map(str::to_owned)
+            .or(intel_reason)
             .unwrap_or_default();
-        let url = alert.and_then(|a| a.object("http")).and_then(|h| {
+        let reason = reason.as_str();
+        let url = alert.or(intel).and_then(|a| a.object("http")).and_then(|h| {
             let host = h.get("hostname")?.as_str()?;
             let path = h.get("url").and_then(|u| u.as_str()).unwrap_or("/");
             Some(format!("http://{host}{path}"))

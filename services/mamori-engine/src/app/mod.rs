@@ -30,6 +30,9 @@ pub(crate) struct AppRecord {
 pub(crate) struct AppOut {
     pub records: Vec<AppRecord>,
     pub anomalies: Vec<Anomaly>,
+    /// Server names known before their event is logged (the TLS SNI at the
+    /// ClientHello), for web protection to judge in time: (event type, name).
+    pub early_names: Vec<(&'static str, String)>,
 }
 
 impl AppOut {

@@ -26,9 +26,12 @@ impl TlsSession {
     fn drain(&mut self, out: &mut AppOut) {
         for ev in self.events.drain(..) {
             match ev {
-                TlsEvent::ClientHello(_) => {
+                TlsEvent::ClientHello(ch) => {
                     self.seen_hello = true;
                     self.dirty[0] = true;
+                    if let Some(name) = ch.server_name.as_deref() {
+                        out.early_names.push(("tls", String::from_utf8_lossy(name).into_owned()));
+                    }
                 }
                 TlsEvent::ServerHello(_) => {
                     self.seen_hello = true;
