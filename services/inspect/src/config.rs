@@ -321,6 +321,25 @@ mod tests {
     }
 
     #[test]
+    fn web_policy_and_intel_keys_parse() {
+        let d = tmp("web");
+        let key = "11".repeat(32);
+        let text = format!(
+            "[intel]\npublic_key = \"{key}\"\n[web]\nmalicious = \"log\"\ndns_block = \"nxdomain\"\n\
+             [web.categories]\ngames = \"block\"\n[web.allowlist]\ndomains = [\"ok.example\"]\n"
+        );
+        let (c, w) = InspectConfig::load(&write(&d, "web.toml", &text)).unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(c.web.dns_block, DnsBlockMode::Nxdomain);
+        assert_eq!(c.web.policy.malicious, Some(mamori_intel::Action::Log));
+        assert_eq!(c.web.policy.categories.len(), 1);
+        assert_eq!(c.intel.key_bytes(), Some(Ok([0x11; 32])));
+        assert_eq!(c.intel.bundle_path(), PathBuf::from("/var/lib/mamori/intel/current.bundle"));
+        let e = InspectConfig::load(&write(&d, "badkey.toml", "[intel]\npublic_key = \"xyz\"\n")).unwrap_err();
+        assert!(e.to_string().contains("intel.public_key"), "{e}");
+    }
+
+    #[test]
     fn errors_name_the_file_and_the_field() {
         let d = tmp("errors");
         let p = write(&d, "bad.toml", "[marks]\nbypass = 1\nblock = 3\n");

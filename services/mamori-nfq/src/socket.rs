@@ -102,6 +102,11 @@ impl NfqSocket {
         })?;
         let mut flags = opts.flags;
         let mut r = s.request(|buf, seq| msg::config_params(buf, seq, queue, opts.copy_range, opts.max_len, flags));
+        if r.as_ref().is_err_and(|e| e.raw_os_error() == Some(libc::EAGAIN)) {
+            // The kernel just loaded nf_conntrack_netlink for the CONNTRACK
+            // flag and asks to be asked again.
+            r = s.request(|buf, seq| msg::config_params(buf, seq, queue, opts.copy_range, opts.max_len, flags));
+        }
         if s.conntrack && r.as_ref().is_err_and(|e| e.raw_os_error() == Some(libc::EOPNOTSUPP)) {
             // Kernels without nf_conntrack_netlink cannot attach conntrack
             // to queued packets nor take a conntrack mark with the verdict;
