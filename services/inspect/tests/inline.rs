@@ -273,6 +273,8 @@ fn inline_bridge_passes_blocks_resets_bypasses_and_fails_open() {
     let r = get(&lab, 82, "/big").expect("big GET");
     assert!(r.ends_with(&big[big.len() - 1000..]), "download complete");
     assert!(wait_for(Duration::from_secs(5), || lab.stat("flows_bypassed") > before), "bypass counted");
+    // veth hands over TCP in GSO super-packets; they are inspected whole.
+    assert!(lab.stat("gso_packets") > 0, "no GSO packet seen: {:?}", lab.control("stats"));
 
     // Rules reload under traffic: a connection open across the reload lives on.
     let open = lab.within('c', || TcpStream::connect("10.77.0.1:80").unwrap());

@@ -36,6 +36,7 @@ pub fn stats_json(workers: &[Arc<WorkerShared>], rules: usize) -> String {
         "flows_bypassed": sum(|w| w.stats.flows_bypassed.load(Ordering::Relaxed)),
         "alerts": sum(|w| w.stats.alerts.load(Ordering::Relaxed)),
         "errors": sum(|w| w.stats.errors.load(Ordering::Relaxed)),
+        "gso_packets": sum(|w| w.stats.gso_packets.load(Ordering::Relaxed)),
         "intel_matched": sum(|w| w.intel_matched.load(Ordering::Relaxed)),
         "intel_blocked": sum(|w| w.intel_blocked.load(Ordering::Relaxed)),
     })

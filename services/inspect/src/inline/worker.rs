@@ -33,6 +33,9 @@ pub struct Stats {
     pub flows_bypassed: AtomicU64,
     pub alerts: AtomicU64,
     pub errors: AtomicU64,
+    /// GSO super-packets taken whole (NFQA_CFG_F_GSO): one verdict covers
+    /// many wire segments.
+    pub gso_packets: AtomicU64,
 }
 
 /// What the control side shares with one worker.
@@ -223,6 +226,9 @@ impl Worker {
         let shared = self.shared.clone();
         let st = &shared.stats;
         st.packets.fetch_add(1, Ordering::Relaxed);
+        if p.is_gso() {
+            st.gso_packets.fetch_add(1, Ordering::Relaxed);
+        }
         let ends = addrs(p.payload);
         if let (Some((src, _)), Some(mac)) = (ends, p.hwaddr) {
             self.neighbours.learn(src, mac);
