@@ -1,31 +1,30 @@
-# The data path: a transparent bridge whose IP traffic br_netfilter hands to
-# the inet forward hook, where the mamori table queues it to mamori-inspect.
-# The inet family is used because Debian 6.1 kernels reject `queue` in the
-# bridge family; conntrack marks let inspect take a flow off the queue.
-{
-  config,
-  lib,
-  pkgs,
-  ...
-}:
+# The data path around mamori-netd. netd creates the bridge, enslaves the
+# ports and owns `table inet mamori` (the block sets and the queue rule that
+# hands bridged IP traffic to mamori-inspect); see docs/netd.md. This module
+# only prepares the kernel for it and has systemd-networkd address the
+# bridge, keeping networkd's hands off the bridge's links.
+{ config, lib, ... }:
 
 let
   cfg = config.services.mamori;
 
   isMac = lib.hasInfix ":";
 
-  # How networkd recognises one port.
+  # How networkd recognises the links netd may take as ports.
   portMatch =
     port:
     if port == "auto" then
       {
-        # Wired NICs on the PCI bus (onboard, add-in, USB-on-PCI): virtual
-        # links have no path, Wi-Fi is Type=wlan.
+        # What netd's `auto` chooses from: wired NICs with a bus device
+        # (onboard, add-in, USB behind PCI). Wi-Fi is Type=wlan, the bridge
+        # Type=bridge, virtual links have no path.
         Type = "ether";
         Path = "pci-*";
       }
     else if isMac port then
-      { MACAddress = port; }
+      # The permanent address, as netd matches first: the bridge takes a
+      # port's current MAC, and a MACAddress= match would catch it too.
+      { PermanentMACAddress = port; }
     else
       { Name = port; };
 
@@ -35,85 +34,30 @@ let
   ];
   anyAuto = cfg.ports.wan == "auto" || cfg.ports.lan == "auto";
 
+  # A link networkd manages without KeepMaster= is released from its bridge,
+  # and netd would put it back, again and again. Unmanaged links are never
+  # touched at all, which also covers up/down and addresses.
   portNetwork = port: {
     matchConfig = portMatch port;
-    networkConfig = {
-      Bridge = cfg.bridge;
-      # The ports carry customer traffic only; the appliance never talks on them.
-      LinkLocalAddressing = "no";
-      IPv6AcceptRA = false;
-    };
-    linkConfig.RequiredForOnline = "enslaved";
+    linkConfig.Unmanaged = true;
   };
-
-  mark = toString;
-  queueFirst = cfg.queues.first;
-
-  ruleset = pkgs.writeShellApplication {
-    name = "mamori-ruleset";
-    runtimeInputs = [
-      pkgs.nftables
-      pkgs.coreutils
-    ];
-    text = ''
-      # The queue count is the number of online CPUs unless the image fixes it,
-      # which cannot be known when the image is built.
-      count=${if cfg.queues.count == null then "$(nproc)" else toString cfg.queues.count}
-      first=${toString queueFirst}
-      last=$((first + count - 1))
-      if [ "$count" -gt 1 ]; then
-        queue="queue flags bypass,fanout to $first-$last"
-      else
-        queue="queue flags bypass to $first"
-      fi
-
-      # Declaring the table before deleting it makes the first load and a
-      # reload the same script.
-      nft -f - <<EOF
-      table inet mamori {}
-      delete table inet mamori
-      table inet mamori {
-        set block4 {
-          type ipv4_addr
-          flags interval
-          ${lib.optionalString (v4 != [ ]) "elements = { ${lib.concatStringsSep ", " v4} }"}
-        }
-        set block6 {
-          type ipv6_addr
-          flags interval
-          ${lib.optionalString (v6 != [ ]) "elements = { ${lib.concatStringsSep ", " v6} }"}
-        }
-        chain forward {
-          type filter hook forward priority filter - 10; policy accept;
-          # br_netfilter reports the bridge itself as in- and out-interface.
-          iifname != "${cfg.bridge}" accept
-          ip saddr @block4 drop
-          ip daddr @block4 drop
-          ip6 saddr @block6 drop
-          ip6 daddr @block6 drop
-          ct mark and ${mark cfg.marks.block} == ${mark cfg.marks.block} drop
-          ct mark and ${mark cfg.marks.bypass} == ${mark cfg.marks.bypass} accept
-          meta l4proto { tcp, udp } $queue
-        }
-      }
-      EOF
-    '';
-  };
-
-  v4 = lib.filter (a: !lib.hasInfix ":" a) cfg.staticBlocklist;
-  v6 = lib.filter (a: lib.hasInfix ":" a) cfg.staticBlocklist;
 in
 {
   config = lib.mkIf cfg.enable {
     boot.kernelModules = [
+      # Bridged IPv4/IPv6 goes through the inet hooks. netd would modprobe it,
+      # but its unit has ProtectKernelModules, so it is loaded here.
       "br_netfilter"
-      "nf_conntrack"
-      "nf_tables"
-      "nft_ct"
+      # The queue statement and the verdicts inspect gives on it.
       "nft_queue"
       "nfnetlink_queue"
+      # `ct mark` in the ruleset, and setting the mark in a verdict
+      # (without it inspect falls back to the packet mark).
+      "nft_ct"
+      "nf_conntrack_netlink"
     ];
 
+    # systemd-sysctl runs after systemd-modules-load, so net.bridge exists.
     boot.kernel.sysctl = {
       # Bridged IPv4/IPv6 frames go through the inet hooks (and so the queue).
       "net.bridge.bridge-nf-call-iptables" = 1;
@@ -122,9 +66,18 @@ in
       "net.bridge.bridge-nf-call-arptables" = 0;
     };
 
-    networking.nftables.enable = true;
+    networking.nftables = {
+      enable = true;
+      # Reloading the firewall must replace only its own tables, never flush
+      # netd's (nixpkgs flips this on when `ruleset` is set).
+      flushRuleset = false;
+    };
     networking.firewall = {
       enable = true;
+      # The firewall guards the appliance's own address (input). Bridged
+      # customer traffic crosses the forward hook, where only the mamori
+      # table decides.
+      filterForward = false;
       # With br_netfilter the reverse-path check would see bridged customer
       # traffic, whose sources the appliance has no route for: it must pass.
       checkReversePath = false;
@@ -134,16 +87,12 @@ in
     networking.useDHCP = false;
     systemd.network = {
       enable = true;
-      netdevs."20-${cfg.bridge}" = {
-        netdevConfig = {
-          Kind = "bridge";
-          Name = cfg.bridge;
-        };
-        # Inline between two routers: no STP, so ports forward at once.
-        bridgeConfig.STP = false;
-      };
+      # Files are matched in name order, first match wins: the bridge's file
+      # sorts before the ports' and NixOS' generated 40-* files.
       networks = {
-        "30-${cfg.bridge}" = {
+        # The appliance's management address. The file applies as soon as
+        # netd creates the bridge.
+        "10-${cfg.bridge}" = {
           matchConfig.Name = cfg.bridge;
           networkConfig = {
             ConfigureWithoutCarrier = true;
@@ -159,25 +108,9 @@ in
         };
       }
       // lib.listToAttrs (
-        lib.imap0 (i: p: lib.nameValuePair "35-mamori-port-${toString i}" (portNetwork p)) explicitPorts
+        lib.imap0 (i: p: lib.nameValuePair "20-mamori-port-${toString i}" (portNetwork p)) explicitPorts
       )
-      // lib.optionalAttrs anyAuto { "36-mamori-port-auto" = portNetwork "auto"; };
-    };
-
-    systemd.services.mamori-ruleset = {
-      description = "Mamori nftables table (bridge queueing, block sets)";
-      wantedBy = [ "multi-user.target" ];
-      after = [ "nftables.service" ];
-      # nftables.service flushes the whole ruleset when it (re)starts.
-      partOf = [ "nftables.service" ];
-      before = [ "mamori-inspect.service" ];
-      serviceConfig = {
-        Type = "oneshot";
-        RemainAfterExit = true;
-        ExecStart = lib.getExe ruleset;
-        # After a flush the table is already gone; that is not a failure.
-        ExecStop = "-${lib.getExe pkgs.nftables} delete table inet mamori";
-      };
+      // lib.optionalAttrs anyAuto { "21-mamori-port-auto" = portNetwork "auto"; };
     };
   };
 }

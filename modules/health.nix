@@ -78,11 +78,11 @@ in
       before = [ "boot-complete.target" ];
       after = [
         "systemd-networkd.service"
-        "mamori-ruleset.service"
+        "mamori-netd.service"
         "mamori-inspect.service"
       ];
       wants = [
-        "mamori-ruleset.service"
+        "mamori-netd.service"
         "mamori-inspect.service"
       ];
       unitConfig = {

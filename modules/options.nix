@@ -11,8 +11,8 @@ let
   inherit (lib) mkOption mkEnableOption types;
   settingsFormat = pkgs.formats.toml { };
 
-  # A port is named by interface name or by MAC address; "auto" means every
-  # wired PCI NIC, which on the two-port boxes we ship is the WAN/LAN pair.
+  # A port is named by interface name or by MAC address; "auto" lets
+  # mamori-netd pick among the wired NICs (docs/netd.md).
   portType = types.either (types.enum [ "auto" ]) (
     types.strMatching "([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}|[a-zA-Z0-9_.-]{1,15}"
   );
@@ -35,8 +35,63 @@ let
         (deep merge, these win). For keys the typed options do not cover yet.
       '';
     };
+
+  actionType = types.enum [
+    "block"
+    "log"
+    "allow"
+  ];
+
+  # The keys mamori-inspect accepts in [web.threats] and [web.categories]
+  # (ThreatKind and Category in services/mamori-intel, snake_case). An
+  # unknown key makes inspect refuse the whole file, so the module checks.
+  threatKinds = [
+    "malware"
+    "malware_distribution"
+    "botnet_c2"
+    "phishing"
+    "compromised"
+    "hijacked_network"
+    "cryptojacking"
+    "other"
+  ];
+  webCategories = [
+    "sns"
+    "video"
+    "games"
+    "shopping"
+    "gambling"
+    "adult"
+    "dating"
+    "file_sharing"
+    "remote_access"
+    "vpn_proxy"
+    "webmail"
+    "job_search"
+    "chat"
+    "news"
+    "sports"
+    "manga"
+    "radio"
+    "crypto"
+    "warez"
+    "hacking"
+    "encrypted_dns"
+    "forum"
+    "blog"
+    "portal"
+  ];
+
+  unknownKeys = known: attrs: lib.subtractLists known (lib.attrNames attrs);
 in
 {
+  imports = [
+    (lib.mkRemovedOptionModule [ "services" "mamori" "netd" "enable" ] ''
+      mamori-netd creates the bridge and its nftables table; without it no
+      traffic passes, so it always runs.
+    '')
+  ];
+
   options.services.mamori = {
     enable = mkEnableOption "the Mamori inline security gateway";
 
@@ -50,7 +105,10 @@ in
     bridge = mkOption {
       type = types.strMatching "[a-zA-Z0-9_.-]{1,15}";
       default = "mamori0";
-      description = "Name of the bridge that joins the WAN and LAN ports.";
+      description = ''
+        Name of the bridge that joins the WAN and LAN ports. mamori-netd
+        creates it; systemd-networkd only gives it the management address.
+      '';
     };
 
     ports = {
@@ -59,16 +117,19 @@ in
         default = "auto";
         example = "52:54:00:12:34:56";
         description = ''
-          WAN port: an interface name, a MAC address, or `auto`. With both
-          ports `auto`, every wired PCI NIC joins the bridge and mamori-netd
-          decides which side is WAN at run time.
+          WAN port: an interface name, a MAC address (matched against the
+          permanent address first), or `auto`. `auto` takes the wired NICs in
+          bus order, the first as WAN and the second as LAN; an explicit port
+          is taken first and `auto` fills the other role. mamori-netd
+          enslaves the ports; systemd-networkd is told to leave every
+          candidate port unmanaged.
         '';
       };
       lan = mkOption {
         type = portType;
         default = "auto";
         example = "enp2s0";
-        description = "LAN port: an interface name, a MAC address, or `auto`.";
+        description = "LAN port: an interface name, a MAC address, or `auto` (see `ports.wan`).";
       };
     };
 
@@ -79,7 +140,11 @@ in
           "static"
         ];
         default = "dhcp";
-        description = "How the appliance's own address on the bridge is configured.";
+        description = ''
+          How systemd-networkd configures the appliance's own address on the
+          bridge: by DHCP, or the static address below when the segment has
+          no DHCP server.
+        '';
       };
       address = mkOption {
         type = types.nullOr types.str;
@@ -111,11 +176,12 @@ in
 
     queues = {
       count = mkOption {
-        type = types.nullOr types.ints.positive;
+        type = types.nullOr (types.ints.between 1 64);
         default = null;
         description = ''
           Number of NFQUEUE queues (and inspect worker threads). `null` means
-          one per online CPU, decided on the appliance at boot.
+          one per online CPU, counted on the appliance by mamori-netd and
+          mamori-inspect alike.
         '';
       };
       first = mkOption {
@@ -127,12 +193,12 @@ in
 
     marks = {
       bypass = mkOption {
-        type = types.ints.positive;
+        type = types.ints.between 1 4294967295;
         default = 1;
         description = "Conntrack mark bit inspect sets on a flow it no longer needs to see.";
       };
       block = mkOption {
-        type = types.ints.positive;
+        type = types.ints.between 1 4294967295;
         default = 2;
         description = "Conntrack mark bit inspect sets on a flow whose packets must be dropped.";
       };
@@ -146,8 +212,11 @@ in
         "2001:db8:dead::/48"
       ];
       description = ''
-        Addresses or prefixes always dropped on the bridge, built into the
-        image. Intel-driven blocks are added at run time by mamori-netd.
+        Addresses or prefixes always dropped on the bridge, in both
+        directions. Built into the image as /etc/mamori/blocklist.txt, one of
+        the `blocklist.files` mamori-netd loads into the block sets; entries
+        added at run time go to /var/lib/mamori/blocklist.txt, read again on
+        `systemctl reload mamori-netd`.
       '';
     };
 
@@ -209,6 +278,115 @@ in
       };
     };
 
+    ips = {
+      rules = mkOption {
+        type = types.listOf types.path;
+        default = [ ];
+        example = [ "/var/lib/mamori/rules/emerging-all.rules" ];
+        description = ''
+          Suricata rule files mamori-inspect loads (`[ips] rules`). Paths on the
+          state partition are read at run time; a Nix path is copied into the
+          image.
+        '';
+      };
+      classification = mkOption {
+        type = types.nullOr types.path;
+        default = null;
+        example = "/var/lib/mamori/rules/classification.config";
+        description = "Suricata `classification.config` for the rules' classtypes and priorities.";
+      };
+      vars = mkOption {
+        type = types.nullOr types.path;
+        default = null;
+        example = "/etc/mamori/vars.yaml";
+        description = ''
+          Address and port groups the rules refer to (`$HOME_NET`, ...): a
+          suricata.yaml whose `vars` are read, or a TOML file of groups.
+        '';
+      };
+      threshold = mkOption {
+        type = types.nullOr types.path;
+        default = null;
+        example = "/var/lib/mamori/rules/threshold.config";
+        description = "Suricata `threshold.config` (thresholds and suppressions).";
+      };
+    };
+
+    blockPageContact = mkOption {
+      type = types.nullOr types.singleLineStr;
+      default = null;
+      example = "IT担当 山田 03-1234-5678";
+      description = ''
+        Whom to call, shown on the (Japanese) block page a user sees when a
+        web request is blocked. `null` shows no contact line.
+      '';
+    };
+
+    web = {
+      malicious = mkOption {
+        type = actionType;
+        default = "block";
+        description = "What every threat list (malware, phishing, C2, ...) does, unless `web.threats` overrides it.";
+      };
+      threats = mkOption {
+        type = types.attrsOf actionType;
+        default = { };
+        example = {
+          cryptojacking = "log";
+        };
+        description = ''
+          Action per threat kind, overriding `web.malicious`. Kinds:
+          ${lib.concatStringsSep ", " threatKinds}.
+        '';
+      };
+      categories = mkOption {
+        type = types.attrsOf actionType;
+        default = { };
+        example = {
+          adult = "block";
+          gambling = "block";
+          games = "block";
+        };
+        description = ''
+          Action per web category (only with `protections.categories`);
+          categories not listed are logged. Categories:
+          ${lib.concatStringsSep ", " webCategories}.
+        '';
+      };
+      dnsBlock = mkOption {
+        type = types.enum [
+          "sinkhole"
+          "nxdomain"
+        ];
+        default = "sinkhole";
+        description = ''
+          How a blocked name is answered in DNS: `sinkhole` answers with the
+          sinkhole address (the browser then reaches the block page for
+          HTTP), `nxdomain` says the name does not exist.
+        '';
+      };
+      allowlist = {
+        domains = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+          example = [ "example.co.jp" ];
+          description = "Domains (with every name below them) never blocked, whatever the lists say.";
+        };
+        urls = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+          example = [ "https://example.com/downloads/" ];
+          description = "URL prefixes never blocked.";
+        };
+        ips = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+          example = [ "203.0.113.0/24" ];
+          description = "Addresses or networks never blocked by the web protection.";
+        };
+      };
+    };
+
     eveLog = mkOption {
       type = types.path;
       default = "/var/log/mamori/eve.json";
@@ -243,11 +421,6 @@ in
       };
     };
 
-    netd.enable = mkOption {
-      type = types.bool;
-      default = true;
-      description = "Whether to run mamori-netd (port roles, run-time block sets).";
-    };
     agent.enable = mkOption {
       type = types.bool;
       default = true;
@@ -277,8 +450,34 @@ in
         message = "services.mamori.update.url must end with '/'.";
       }
       {
-        assertion = cfg.marks.bypass != cfg.marks.block;
-        message = "services.mamori.marks.bypass and .block must be different bits.";
+        # mamori-netd and mamori-inspect refuse overlapping marks.
+        assertion = builtins.bitAnd cfg.marks.bypass cfg.marks.block == 0;
+        message = "services.mamori.marks.bypass and .block must not share bits.";
+      }
+      {
+        assertion = cfg.ports.wan == "auto" || lib.toLower cfg.ports.wan != lib.toLower cfg.ports.lan;
+        message = "services.mamori.ports.wan and .lan name the same port.";
+      }
+      {
+        assertion =
+          !(lib.elem cfg.bridge [
+            cfg.ports.wan
+            cfg.ports.lan
+          ]);
+        message = "services.mamori.ports.wan/.lan must not name the bridge (${cfg.bridge}) itself.";
+      }
+      {
+        # netd refuses a /0 entry (it would block everything) and skips it.
+        assertion = !lib.any (lib.hasSuffix "/0") cfg.staticBlocklist;
+        message = "services.mamori.staticBlocklist must not contain a /0 prefix.";
+      }
+      {
+        assertion = unknownKeys threatKinds cfg.web.threats == [ ];
+        message = "services.mamori.web.threats: unknown threat kind(s) ${toString (unknownKeys threatKinds cfg.web.threats)}; known: ${toString threatKinds}.";
+      }
+      {
+        assertion = unknownKeys webCategories cfg.web.categories == [ ];
+        message = "services.mamori.web.categories: unknown categor(ies) ${toString (unknownKeys webCategories cfg.web.categories)}; known: ${toString webCategories}.";
       }
     ];
 }

@@ -3,6 +3,7 @@
   config,
   lib,
   pkgs,
+  utils,
   ...
 }:
 
@@ -21,6 +22,15 @@ let
   stateDir = "/var/lib/mamori";
   inspectSocket = "/run/mamori-inspect/control.sock";
 
+  # The image's fixed entries first, then the list changed on site; netd
+  # reads both again on SIGHUP (systemctl reload mamori-netd).
+  staticBlocklist = pkgs.writeText "mamori-blocklist.txt" (
+    lib.concatLines (
+      [ "# services.mamori.staticBlocklist; run-time entries: ${stateDir}/blocklist.txt" ]
+      ++ cfg.staticBlocklist
+    )
+  );
+
   netdConfig = {
     state_dir = stateDir;
     overlay = "${stateDir}/config/netd.toml";
@@ -28,16 +38,8 @@ let
       name = cfg.bridge;
       inherit (cfg.ports) wan lan;
     };
-    management = {
-      inherit (cfg.management)
-        mode
-        address
-        gateway
-        dns
-        ;
-    };
+    # Family inet is fixed by netd (docs/netd.md says why).
     ruleset = {
-      family = "inet";
       table = "mamori";
       block_set_v4 = "block4";
       block_set_v6 = "block6";
@@ -46,7 +48,10 @@ let
       bypass_mark = cfg.marks.bypass;
       block_mark = cfg.marks.block;
     };
-    inherit intel;
+    blocklist.files = [
+      "/etc/mamori/blocklist.txt"
+      "${stateDir}/blocklist.txt"
+    ];
   };
 
   inspectConfig = {
@@ -68,7 +73,19 @@ let
     eve = {
       path = cfg.eveLog;
     };
+    # An empty list is left out: no rule files from the image.
+    ips = lib.optionalAttrs (cfg.ips.rules != [ ]) { inherit (cfg.ips) rules; } // {
+      inherit (cfg.ips) classification vars threshold;
+    };
+    inline.block_page_contact = cfg.blockPageContact;
     inherit intel;
+    web = {
+      inherit (cfg.web) malicious threats categories;
+      dns_block = cfg.web.dnsBlock;
+      allowlist = {
+        inherit (cfg.web.allowlist) domains urls ips;
+      };
+    };
   };
 
   agentConfig = {
@@ -133,25 +150,29 @@ let
     {
       name,
       description,
-      type ? "notify",
+      args ? [ ],
       watchdog,
       capabilities ? [ ],
       families,
-      extra ? { },
+      unit ? { },
+      service ? { },
     }:
     {
       inherit description;
       wantedBy = [ "multi-user.target" ];
-      after = [
-        "network.target"
-        "mamori-ruleset.service"
-      ];
       restartTriggers = [ files.${name} ];
       serviceConfig =
         hardening
         // {
-          Type = type;
-          ExecStart = "${cfg.package}/bin/mamori-${name} --config /etc/mamori/${name}.toml";
+          Type = "notify";
+          ExecStart = utils.escapeSystemdExecArgs (
+            [ "${cfg.package}/bin/mamori-${name}" ]
+            ++ args
+            ++ [
+              "--config"
+              "/etc/mamori/${name}.toml"
+            ]
+          );
           WatchdogSec = watchdog;
           NotifyAccess = "main";
           # An empty list would render no line at all, i.e. no restriction.
@@ -159,8 +180,9 @@ let
           AmbientCapabilities = if capabilities == [ ] then "" else capabilities;
           RestrictAddressFamilies = families;
         }
-        // extra;
-    };
+        // service;
+    }
+    // unit;
 in
 {
   config = lib.mkIf cfg.enable {
@@ -168,12 +190,14 @@ in
       "mamori/netd.toml".source = files.netd;
       "mamori/inspect.toml".source = files.inspect;
       "mamori/agent.toml".source = files.agent;
+      "mamori/blocklist.txt".source = staticBlocklist;
     };
 
-    systemd.services.mamori-netd = lib.mkIf cfg.netd.enable (daemon {
+    systemd.services.mamori-netd = daemon {
       name = "netd";
-      description = "Mamori network daemon (port roles, run-time block sets)";
+      description = "Mamori network daemon (bridge, nftables table, block sets)";
       watchdog = "30s";
+      # For netd and for the nft and modprobe it runs as children.
       capabilities = [ "CAP_NET_ADMIN" ];
       families = [
         "AF_NETLINK"
@@ -181,11 +205,32 @@ in
         "AF_INET"
         "AF_INET6"
       ];
-    });
+      unit = {
+        # nft loads the table; modprobe is netd's fallback for a missing
+        # br_netfilter, which ProtectKernelModules makes fail, so
+        # datapath.nix loads the modules at boot.
+        path = [
+          pkgs.nftables
+          pkgs.kmod
+        ];
+        # netd provides the bridge: whatever waits for network.target finds
+        # it, and READY=1 comes after the first convergence.
+        wants = [ "network.target" ];
+        before = [
+          "network.target"
+          "mamori-inspect.service"
+        ];
+        after = [ "nftables.service" ];
+        # The blocklist files are read again on SIGHUP; no restart needed.
+        reloadTriggers = [ staticBlocklist ];
+      };
+      service.ExecReload = "${pkgs.coreutils}/bin/kill -HUP $MAINPID";
+    };
 
     systemd.services.mamori-inspect = daemon {
       name = "inspect";
       description = "Mamori inspection engine (NFQUEUE verdicts)";
+      args = [ "run" ];
       watchdog = "10s";
       # NET_ADMIN binds NFQUEUE and sets conntrack marks; NET_RAW sends resets.
       capabilities = [
@@ -199,7 +244,11 @@ in
         "AF_INET6"
         "AF_PACKET"
       ];
-      extra = {
+      unit.after = [
+        "network.target"
+        "mamori-netd.service"
+      ];
+      service = {
         RuntimeDirectory = "mamori-inspect";
         RuntimeDirectoryMode = "0750";
         LogsDirectory = "mamori";
@@ -224,7 +273,8 @@ in
         "AF_INET"
         "AF_INET6"
       ];
-      extra = {
+      unit.after = [ "network.target" ];
+      service = {
         LogsDirectory = "mamori";
         LogsDirectoryMode = "0750";
       };

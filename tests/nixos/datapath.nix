@@ -1,6 +1,8 @@
 # Client (LAN side) and server (WAN side) talk through the appliance's
-# bridge: traffic passes through inspect, blocked addresses are dropped, and
-# traffic keeps flowing while inspect is stopped or restarted.
+# bridge. mamori-netd builds the bridge and its nftables table, networkd only
+# addresses the bridge; traffic passes through inspect, addresses in the
+# blocklist files are dropped both ways, and traffic keeps flowing while
+# inspect is stopped or restarted.
 { pkgs, lib, ... }:
 
 let
@@ -17,7 +19,13 @@ in
   name = "mamori-datapath";
 
   nodes = {
-    appliance = t.appliance;
+    appliance =
+      { pkgs, ... }:
+      {
+        imports = [ t.appliance ];
+        # To talk to inspect's control socket.
+        environment.systemPackages = [ pkgs.socat ];
+      };
 
     server = {
       imports = [
@@ -26,7 +34,7 @@ in
           vlan = 1;
         })
       ];
-      # A second address on the same host, listed in staticBlocklist.
+      # A second address on the same host, in services.mamori.staticBlocklist.
       networking.interfaces.eth1.ipv4.addresses = [
         {
           address = net.blocked;
@@ -34,6 +42,7 @@ in
         }
       ];
       networking.firewall.allowedTCPPorts = [ 80 ];
+      environment.systemPackages = [ pkgs.curl ];
       services.nginx = {
         enable = true;
         virtualHosts.www = {
@@ -60,40 +69,97 @@ in
     def fetch(host, path=""):
         return f"curl -sf --max-time 5 http://{host}/{path}"
 
+    def ping(host):
+        return f"ping -c 1 -W 2 {host}"
+
+    def in_block4(address):
+        return f"nft list set inet mamori block4 | grep -qwF '{address}'"
+
+    queue_rule = "nft list chain inet mamori forward | grep -q 'queue flags bypass to 0-1'"
+    site_list = "/var/lib/mamori/blocklist.txt"
+
     start_all()
-    appliance.wait_for_unit("mamori-ruleset.service")
-    appliance.wait_for_unit("systemd-networkd.service")
+    appliance.wait_for_unit("mamori-netd.service")
     server.wait_for_unit("nginx.service")
 
-    with subtest("the bridge joins both ports and the ruleset is loaded"):
-        appliance.wait_until_succeeds("test -e /sys/class/net/mamori0/brif/wan0")
-        appliance.wait_until_succeeds("test -e /sys/class/net/mamori0/brif/lan0")
-        appliance.succeed("nft list chain inet mamori forward | grep -q 'queue flags bypass,fanout to 0-1'")
+    with subtest("netd builds the bridge over both ports"):
+        for port in ["wan0", "lan0"]:
+            appliance.wait_until_succeeds(
+                f"ip -o link show {port} | grep -q 'master mamori0'", timeout=30
+            )
+            # 3 = forwarding: STP is off, so no listening/learning delay.
+            appliance.wait_until_succeeds(
+                f"grep -qx 3 /sys/class/net/mamori0/brif/{port}/state", timeout=30
+            )
+        appliance.succeed("grep -qx 0 /sys/class/net/mamori0/bridge/stp_state")
         appliance.succeed("sysctl -n net.bridge.bridge-nf-call-iptables | grep -qx 1")
         appliance.succeed("sysctl -n net.bridge.bridge-nf-call-ip6tables | grep -qx 1")
-        appliance.succeed("test -s /etc/mamori/netd.toml -a -s /etc/mamori/inspect.toml -a -s /etc/mamori/agent.toml")
+        appliance.succeed(
+            "test -s /etc/mamori/netd.toml -a -s /etc/mamori/inspect.toml -a -s /etc/mamori/agent.toml"
+        )
+
+    with subtest("networkd addresses the bridge and leaves the ports alone"):
+        appliance.wait_for_unit("systemd-networkd.service")
+        appliance.wait_until_succeeds(
+            "ip -4 -o addr show dev mamori0 | grep -q 'inet ${net.appliance}/24'", timeout=60
+        )
+        appliance.succeed("networkctl list --no-legend wan0 | grep -qw unmanaged")
+        appliance.succeed("networkctl list --no-legend lan0 | grep -qw unmanaged")
+        client.wait_until_succeeds(ping("${net.appliance}"), timeout=60)
+
+    with subtest("netd loads the table, and a firewall reload leaves it alone"):
+        appliance.wait_until_succeeds(queue_rule, timeout=30)
+        appliance.succeed(in_block4("${net.blocked}"))
+        appliance.succeed("systemctl reload nftables.service")
+        # No wait: netd would restore a flushed table within 5 s and hide it.
+        appliance.succeed(queue_rule)
 
     with subtest("no SSH and no password login by default"):
         appliance.fail("systemctl is-active sshd.service")
         appliance.succeed("grep -q '^root:!:' /etc/shadow")
 
-    with subtest("inspect answers and the health check passes"):
+    with subtest("inspect answers on its control socket and the health check passes"):
         appliance.wait_for_unit("mamori-inspect.service")
+        # READY=1 comes once every queue is bound and the socket listens.
+        appliance.succeed(
+            "echo ping | socat -t 2 - UNIX-CONNECT:/run/mamori-inspect/control.sock | grep -qx pong"
+        )
         appliance.succeed("mamori-health 120")
 
     with subtest("traffic passes through inspect"):
         client.wait_until_succeeds(fetch("${net.server}") + " | grep -qx hello", timeout=120)
+        client.succeed(ping("${net.server}"))
+        server.succeed(ping("${net.client}"))
         # id_sequence (8th column) counts packets handed to each queue.
         appliance.succeed(
             "awk '{ n += $8 } END { exit !(n > 0) }' /proc/net/netfilter/nfnetlink_queue"
         )
 
-    with subtest("a blocked address is dropped"):
+    with subtest("an address in the image's blocklist is dropped"):
+        server.succeed(fetch("${net.blocked}") + " | grep -qx hello")
         client.fail(fetch("${net.blocked}"))
-        appliance.succeed("nft add element inet mamori block4 '{ ${net.server} }'")
+
+    with subtest("an address added to the site's blocklist is dropped both ways after a reload"):
+        appliance.succeed(f"echo ${net.client} > {site_list}")
+        appliance.succeed("systemctl reload mamori-netd.service")
+        appliance.wait_until_succeeds(in_block4("${net.client}"), timeout=30)
         client.fail(fetch("${net.server}"))
-        appliance.succeed("nft delete element inet mamori block4 '{ ${net.server} }'")
-        client.succeed(fetch("${net.server}"))
+        client.fail(ping("${net.server}"))
+        server.fail(ping("${net.client}"))
+        appliance.succeed(in_block4("${net.blocked}"))
+
+        appliance.succeed(f": > {site_list}")
+        appliance.succeed("systemctl reload mamori-netd.service")
+        appliance.wait_until_fails(in_block4("${net.client}"), timeout=30)
+        client.succeed(fetch("${net.server}") + " | grep -qx hello")
+        server.succeed(ping("${net.client}"))
+        client.fail(fetch("${net.blocked}"))
+
+    with subtest("netd restores its table when it is deleted by hand"):
+        appliance.succeed("nft delete table inet mamori")
+        appliance.wait_until_succeeds(queue_rule, timeout=30)
+        appliance.succeed(in_block4("${net.blocked}"))
+        client.succeed(fetch("${net.server}") + " | grep -qx hello")
 
     with subtest("traffic fails open while inspect is stopped"):
         appliance.succeed("systemctl stop mamori-inspect.service")
