@@ -203,7 +203,8 @@ impl<'a> Iterator for Messages<'a> {
         let body = &msg[NLMSG_HDRLEN..];
         Some(match ty {
             NLMSG_ERROR => match body.get(0..4) {
-                Some(e) => Ok(Message::Ack { seq, errno: -i32::from_ne_bytes([e[0], e[1], e[2], e[3]]) }),
+                // The kernel sends -errno; any other value must not overflow.
+                Some(e) => Ok(Message::Ack { seq, errno: i32::from_ne_bytes([e[0], e[1], e[2], e[3]]).wrapping_neg() }),
                 None => Err(ParseError::Truncated { claimed: len, available: len }),
             },
             NLMSG_NOOP | NLMSG_DONE => Ok(Message::Other),
@@ -482,6 +483,9 @@ pub(crate) mod tests {
         buf.extend_from_slice(&(-16i32).to_ne_bytes());
         buf.extend_from_slice(&[0u8; 16]);
         assert_eq!(messages(&buf).next(), Some(Ok(Message::Ack { seq: 9, errno: 16 })));
+        // Found by fuzz_inline: i32::MIN must not overflow when negated.
+        buf[16..20].copy_from_slice(&i32::MIN.to_ne_bytes());
+        assert!(matches!(messages(&buf).next(), Some(Ok(Message::Ack { .. }))));
     }
 
     #[test]
