@@ -211,7 +211,9 @@ pub fn run(config_path: &Path) -> Result<()> {
         }
     };
 
-    let (eve_tx, eve_rx) = mpsc::channel();
+    // Batches of lines waiting for the writer; bounded so a slow disk costs
+    // events, not memory.
+    let (eve_tx, eve_rx) = mpsc::sync_channel(4096);
     eve_writer(&cfg.eve.path, eve_rx)?;
     let settings = Settings {
         bypass_mark: cfg.marks.bypass,

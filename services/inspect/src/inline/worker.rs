@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -36,6 +36,8 @@ pub struct Stats {
     /// GSO super-packets taken whole (NFQA_CFG_F_GSO): one verdict covers
     /// many wire segments.
     pub gso_packets: AtomicU64,
+    /// EVE lines lost because the writer fell behind.
+    pub eve_dropped: AtomicU64,
 }
 
 /// What the control side shares with one worker.
@@ -68,7 +70,7 @@ pub struct Worker {
     engine: Engine,
     shared: Arc<WorkerShared>,
     settings: Settings,
-    eve: Sender<Vec<String>>,
+    eve: SyncSender<Vec<String>>,
     injector: Option<Injector>,
     neighbours: Neighbours,
     verdicts: VerdictBatch,
@@ -130,7 +132,7 @@ impl Worker {
         engine: Engine,
         shared: Arc<WorkerShared>,
         settings: Settings,
-        eve: Sender<Vec<String>>,
+        eve: SyncSender<Vec<String>>,
     ) -> Worker {
         let injector = match Injector::open() {
             Ok(i) => Some(i),
@@ -239,8 +241,20 @@ impl Worker {
             _ => LinkType::Raw,
         };
         let before = self.records.len();
-        let r =
-            self.engine.process(&PacketIn { ts: now_ts(), link, data: p.payload, pcap_cnt: None }, &mut self.records);
+        let pkt = PacketIn { ts: now_ts(), link, data: p.payload, pcap_cnt: None };
+        // The engine is fuzzed not to panic; should it anyway, this packet
+        // passes (fail-open) and the worker lives on.
+        let (engine, records) = (&mut self.engine, &mut self.records);
+        let r = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.process(&pkt, records))) {
+            Ok(r) => r,
+            Err(_) => {
+                st.errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(len = p.payload.len(), "the engine panicked on a packet; it passes uninspected");
+                self.records.truncate(before);
+                self.accept(p.id, 0, None);
+                return;
+            }
+        };
         let alerts = self.records[before..].iter().filter(|r| r.event_type == "alert").count();
         if alerts > 0 {
             st.alerts.fetch_add(alerts as u64, Ordering::Relaxed);
@@ -427,7 +441,11 @@ impl Worker {
             self.lines.extend(self.records.drain(..).map(|r| r.to_json()));
             let lines = std::mem::take(&mut self.lines);
             // The writer being gone means we are shutting down.
-            let _ = self.eve.send(lines);
+            // Never wait for the disk on the packet path: when the writer is
+            // this far behind, events are dropped and counted instead.
+            if let Err(TrySendError::Full(lost)) = self.eve.try_send(lines) {
+                self.shared.stats.eve_dropped.fetch_add(lost.len() as u64, Ordering::Relaxed);
+            }
         }
     }
 }
