@@ -384,6 +384,20 @@ fn web_protection_sinkholes_blocks_pages_resets_and_reloads_bundles() {
 
     // A listed domain in DNS gets the sinkhole address, from the bridge.
     assert_eq!(resolve(&lab, "www.evil.example"), Some((0, vec![[0, 0, 0, 0]])));
+    // A resolver asks A then AAAA from one socket: both are answered.
+    let both = lab.within('c', || {
+        let s = std::net::UdpSocket::bind("10.77.0.2:0").unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut q = dns_query("mail.evil.example");
+        s.send_to(&q, "10.77.0.1:53").unwrap();
+        let n = q.len();
+        q[n - 3] = 28; // AAAA
+        q[1] = 0xce;
+        s.send_to(&q, "10.77.0.1:53").unwrap();
+        let mut buf = [0u8; 512];
+        (0..2).filter(|_| s.recv(&mut buf).is_ok()).count()
+    });
+    assert_eq!(both, 2, "both queries of one socket answered");
     // Not listed: the query goes on to the server (nobody answers there).
     assert_eq!(resolve(&lab, "fine.example"), None);
 

@@ -1088,6 +1088,7 @@ fn emit(
 ) -> Verdict {
     let app_proto = flow.data.app.proto().map(|p| p.eve_name());
     let mut intel_block = false;
+    let mut dns_block = false;
     let ts = Timestamp(now_us);
     appid::names(&mut flow.data, &app_out.records);
     for a in &app_out.anomalies {
@@ -1117,30 +1118,40 @@ fn emit(
         if let Some(v) = web.and_then(|w| w.judge(&rec)) {
             counters.incr(if web::blocks(&v) { "intel.blocked" } else { "intel.matched" });
             if web::blocks(&v) {
-                intel_block = true;
+                // DNS is judged query by query: a resolver asks for A and
+                // AAAA from one socket, and each gets its own answer.
+                if r.event_type == "dns" {
+                    dns_block = true;
+                } else {
+                    intel_block = true;
+                }
             }
             rec.push("intel", &v);
         }
         out.push(rec);
     }
-    for (event_type, name) in &app_out.early_names {
-        // Only a block is reported now; a logged match rides on the event
-        // when it is written (the handshake's end).
-        let Some(v) = web.and_then(|w| w.judge_name(name)).filter(web::blocks) else { continue };
-        counters.incr("intel.blocked");
-        intel_block = true;
+    for (event_type, object) in &app_out.early {
+        let Some(w) = web else { break };
         let mut rec = EveRecord::new(ts, event_type);
         tuple(&mut rec, flow, Direction::ToServer);
         rec.app_proto = app_proto;
-        rec.push(event_type, &json!({ "sni": name }));
+        rec.push(event_type, object);
+        // Only a block is reported now; a logged match rides on the event
+        // when it is written (the handshake's or the transaction's end).
+        let Some(v) = w.judge(&rec).filter(web::blocks) else { continue };
+        counters.incr("intel.blocked");
+        intel_block = true;
         rec.push("intel", &v);
         out.push(rec);
     }
     let mut verdict = Verdict::Accept;
     if intel_block {
         // The rest of the flow goes too; the data path answers for this
-        // packet (sinkhole, block page, resets).
+        // packet (block page, resets).
         flow.data.blocked = true;
+        verdict = Verdict::Drop;
+    } else if dns_block {
+        // This query only; the data path answers it (sinkhole, NXDOMAIN).
         verdict = Verdict::Drop;
     }
     for f in finished {

@@ -44,6 +44,13 @@ impl HttpSession {
                     if !self.unlogged.contains(&tx_id) && self.unlogged.len() < MAX_UNLOGGED {
                         self.unlogged.push(tx_id);
                     }
+                    // Host and URL are known now: a listed URL is stopped
+                    // before the request reaches the server.
+                    if matches!(ev, HttpEvent::RequestHeaders { .. }) {
+                        if let Some(tx) = self.parser.tx(tx_id) {
+                            out.early.push(("http", to_value(&tx.eve())));
+                        }
+                    }
                 }
                 HttpEvent::ResponseComplete { tx_id } => self.log(tx_id, out),
                 HttpEvent::RequestComplete { .. } => {}

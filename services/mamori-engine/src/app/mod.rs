@@ -30,9 +30,11 @@ pub(crate) struct AppRecord {
 pub(crate) struct AppOut {
     pub records: Vec<AppRecord>,
     pub anomalies: Vec<Anomaly>,
-    /// Server names known before their event is logged (the TLS SNI at the
-    /// ClientHello), for web protection to judge in time: (event type, name).
-    pub early_names: Vec<(&'static str, String)>,
+    /// What a transaction's event will say, known before the event is
+    /// logged (the TLS SNI at the ClientHello, an HTTP request's host and
+    /// URL at its headers), for web protection to judge in time:
+    /// (event type, its object so far).
+    pub early: Vec<(&'static str, Value)>,
 }
 
 impl AppOut {
