@@ -1,0 +1,42 @@
+# Traffic passes the bridge, both ways, through inspect: TCP (HTTP over IPv4
+# and IPv6, an 8 MiB download arrives intact), UDP, ICMP and ICMPv6.
+
+plain=$(cat /lab/plain)
+if [ "$plain" != 1 ]; then
+  check inspect_alive "inspect does not answer ping"
+  packets_before=$(inspect_stat packets)
+  [ -n "$packets_before" ] || fail "inspect stats has no \"packets\" counter: $(inspect_ctl stats)"
+fi
+
+body=$(in_client curl -sS --max-time 10 "$(url4 index.html)")
+[ "$body" = "hello from the mamori lab" ] || fail "HTTP over IPv4: got '$body'"
+body=$(in_client curl -sS -g --max-time 10 "$(url6 index.html)")
+[ "$body" = "hello from the mamori lab" ] || fail "HTTP over IPv6: got '$body'"
+
+code=$(HTTP_TIMEOUT=60 http_get "$(url4 big.bin)" /tmp/01-big.bin) || fail "8 MiB download failed (curl exit $?, HTTP $code)"
+[ "$(sha /tmp/01-big.bin)" = "$(www_sha big.bin)" ] || fail "8 MiB download arrived corrupted or short"
+rm -f /tmp/01-big.bin
+
+out=$(udp_echo "$SERVER4" 9000 udp-hello-4)
+[ "$out" = udp-hello-4 ] || fail "UDP over IPv4: echo got '$out'"
+out=$(udp_echo "$SERVER6" 9000 udp-hello-6)
+[ "$out" = udp-hello-6 ] || fail "UDP over IPv6: echo got '$out'"
+
+out=$(tcp_echo "$SERVER4" 7000 tcp-hello-4)
+[ "$out" = tcp-hello-4 ] || fail "TCP echo over IPv4: got '$out'"
+out=$(tcp_echo "$SERVER6" 7000 tcp-hello-6)
+[ "$out" = tcp-hello-6 ] || fail "TCP echo over IPv6: got '$out'"
+
+check "in_client ping -c 2 -W 3 $SERVER4" "ICMP: client cannot ping $SERVER4"
+check "in_client ping6 -c 2 -W 3 $SERVER6" "ICMPv6: client cannot ping $SERVER6"
+# The other way: the Internet side reaches the LAN host.
+check "in_server ping -c 2 -W 3 $CLIENT4" "ICMP: server cannot ping $CLIENT4"
+check "in_server ping6 -c 2 -W 3 $CLIENT6" "ICMPv6: server cannot ping $CLIENT6"
+
+if [ "$plain" != 1 ]; then
+  packets_after=$(inspect_stat packets)
+  # The download alone is thousands of packets; a few means inspect was not in the path.
+  [ "${packets_after:-0}" -ge $((packets_before + 100)) ] \
+    || fail "inspect saw $((${packets_after:-0} - packets_before)) packets of this traffic; it is not in the path"
+fi
+pass
