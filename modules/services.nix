@@ -51,6 +51,8 @@ let
     blocklist.files = [
       "/etc/mamori/blocklist.txt"
       "${stateDir}/blocklist.txt"
+      # written by mamori-inspect from the verified intel bundle
+      "${stateDir}/intel-blocklist.txt"
     ];
   };
 

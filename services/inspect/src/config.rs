@@ -142,11 +142,14 @@ pub struct Intel {
     /// Ed25519 public key, hex (64 digits) or base64 of the 32 bytes;
     /// absent: no bundle is accepted.
     pub public_key: Option<String>,
+    /// Where the bundle's blocked networks are written for netd's block
+    /// sets (one per line); default `<state_dir>/intel-blocklist.txt`.
+    pub firewall_export: Option<PathBuf>,
 }
 
 impl Default for Intel {
     fn default() -> Self {
-        Intel { dir: "/var/lib/mamori/intel".into(), bundle: None, public_key: None }
+        Intel { dir: "/var/lib/mamori/intel".into(), bundle: None, public_key: None, firewall_export: None }
     }
 }
 
@@ -187,6 +190,26 @@ pub struct Web {
     pub dns_block: DnsBlockMode,
     pub sinkhole_v4: std::net::Ipv4Addr,
     pub sinkhole_v6: std::net::Ipv6Addr,
+    /// Apps by their nDPI name (`BitTorrent`, `TikTok`, ...): logged by
+    /// default, `"block"` stops their flows.
+    pub apps: std::collections::BTreeMap<String, mamori_intel::Action>,
+}
+
+impl Web {
+    /// The apps set to block; unknown names are an error naming them.
+    pub fn blocked_apps(&self) -> Result<Vec<mamori_apps::App>, String> {
+        let mut out = Vec::new();
+        for (name, action) in &self.apps {
+            let app = mamori_apps::App::ALL.iter().find(|a| a.name().eq_ignore_ascii_case(name)).ok_or_else(|| {
+                let known: Vec<&str> = mamori_apps::App::ALL.iter().map(|a| a.name()).collect();
+                format!("unknown app {name:?}; known: {}", known.join(", "))
+            })?;
+            if *action == mamori_intel::Action::Block {
+                out.push(*app);
+            }
+        }
+        Ok(out)
+    }
 }
 
 impl Default for Web {
@@ -196,6 +219,7 @@ impl Default for Web {
             dns_block: DnsBlockMode::Sinkhole,
             sinkhole_v4: std::net::Ipv4Addr::UNSPECIFIED,
             sinkhole_v6: std::net::Ipv6Addr::UNSPECIFIED,
+            apps: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -260,6 +284,9 @@ impl InspectConfig {
         }
         if let Some(Err(e)) = self.intel.key_bytes() {
             return bad("intel.public_key", &format!("not an Ed25519 public key (hex or base64 of 32 bytes): {e}"));
+        }
+        if let Err(e) = self.web.blocked_apps() {
+            return bad("web.apps", &e);
         }
         if let Err(e) = mamori_intel::Policy::try_from(self.web.policy.clone()) {
             return bad("web", &e.to_string());

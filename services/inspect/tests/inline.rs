@@ -374,7 +374,7 @@ fn web_protection_sinkholes_blocks_pages_resets_and_reloads_bundles() {
                 domain news.example category:sns\n";
     std::fs::write(dir.join("current.bundle"), bundle(1, list)).unwrap();
     let extra = format!(
-        "[intel]\nbundle = \"{}\"\npublic_key = \"{public}\"\n[web]\ndns_block = \"sinkhole\"\n[web.categories]\ngames = \"block\"\n",
+        "[intel]\nbundle = \"{}\"\npublic_key = \"{public}\"\n[web]\ndns_block = \"sinkhole\"\n[web.categories]\ngames = \"block\"\n[web.apps]\nBitTorrent = \"block\"\n",
         dir.join("current.bundle").display()
     );
     let Some(mut lab) = Lab::with_config("w", &extra) else { return };
@@ -422,6 +422,23 @@ fn web_protection_sinkholes_blocks_pages_resets_and_reloads_bundles() {
     assert!(page.starts_with("HTTP/1.1 403") && page.contains("ゲーム"), "{page}");
     assert!(text(&get_host(&lab, 80, "news.example", "/").unwrap()).ends_with("hello"));
     assert!(wait_for(Duration::from_secs(5), || lab.stat("intel_matched") >= 1));
+
+    // An app set to block (BitTorrent, named by its handshake) is reset.
+    serve(&lab, 6881, http_response(b"peer"));
+    let reset = lab.within('c', || {
+        let mut s = TcpStream::connect("10.77.0.1:6881").unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut hs = b"\x13BitTorrent protocol".to_vec();
+        hs.extend_from_slice(&[0u8; 8]);
+        hs.extend_from_slice(&[0xab; 20]);
+        hs.extend_from_slice(b"-qB4500-abcdefghijkl");
+        s.write_all(&hs).unwrap();
+        let mut buf = [0u8; 64];
+        s.read(&mut buf)
+    });
+    assert!(matches!(&reset, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset), "{reset:?}");
+    let eve = std::fs::read_to_string(lab.dir.join("eve.json")).unwrap();
+    assert!(eve.lines().any(|l| l.contains("\"event_type\":\"app\"") && l.contains("BitTorrent")), "app event");
 
     // A new bundle under traffic: an open connection lives on, the new
     // entry applies.

@@ -20,7 +20,7 @@ use crate::appid;
 use crate::config::EngineConfig;
 use crate::counters::Counters;
 use crate::events::{alert_record, drop_record, flow_record, tuple, EndReason};
-use crate::flowdata::{App, Detection, FlowData, TcpData};
+use crate::flowdata::{App, AppId, Detection, FlowData, TcpData};
 use crate::inspect::Inspector;
 use crate::web::{self, WebProtection};
 use mamori_detect::{Alert, Detect, DropReason, FlowDetect, FlowFacts, IcmpHdr, Reject, TcpHdr};
@@ -1143,6 +1143,19 @@ fn emit(
         intel_block = true;
         rec.push("intel", &v);
         out.push(rec);
+    }
+    if let (Some(w), false, AppId::Known(det)) = (web, flow.data.app_judged, &flow.data.app_id) {
+        flow.data.app_judged = true;
+        if let Some(v) = w.judge_app(det.app) {
+            counters.incr("intel.blocked_app");
+            intel_block = true;
+            let mut rec = EveRecord::new(ts, "app");
+            tuple(&mut rec, flow, Direction::ToServer);
+            rec.app_proto = app_proto;
+            rec.push("app", &json!({ "name": det.app.name(), "group_ja": det.app.group().name_ja() }));
+            rec.push("intel", &v);
+            out.push(rec);
+        }
     }
     let mut verdict = Verdict::Accept;
     if intel_block {

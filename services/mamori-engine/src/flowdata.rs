@@ -89,6 +89,8 @@ pub(crate) struct FlowData {
     /// Anomaly events written for this flow (capped to avoid storms).
     pub anomaly_events: u32,
     pub app_id: AppId,
+    /// The named app was checked against the blocked apps.
+    pub app_judged: bool,
     /// IPS state (flowbits, stream windows, fired rules), when rules are loaded.
     pub detect: Option<Box<FlowDetect>>,
     /// Which rule set `detect` belongs to (see `Engine::replace_detect`).
@@ -128,6 +130,7 @@ impl FlowData {
             blocked: false,
             anomaly_events: 0,
             app_id: AppId::Unknown,
+            app_judged: false,
             detect: None,
             detect_gen: 0,
             det_objects: None,

@@ -15,11 +15,30 @@ use serde_json::Value;
 pub struct WebProtection {
     intel: Arc<Intel>,
     policy: Arc<Policy>,
+    /// Apps (nDPI names) the customer blocks; the others are only logged.
+    blocked_apps: Arc<Vec<mamori_apps::App>>,
 }
 
 impl WebProtection {
     pub fn new(intel: Arc<Intel>, policy: Arc<Policy>) -> WebProtection {
-        WebProtection { intel, policy }
+        WebProtection { intel, policy, blocked_apps: Arc::new(Vec::new()) }
+    }
+
+    pub fn with_blocked_apps(mut self, apps: Vec<mamori_apps::App>) -> WebProtection {
+        self.blocked_apps = Arc::new(apps);
+        self
+    }
+
+    /// The app's event when the customer blocks it.
+    pub fn judge_app(&self, app: mamori_apps::App) -> Option<Value> {
+        if !self.blocked_apps.contains(&app) {
+            return None;
+        }
+        Some(serde_json::json!({
+            "action": "block",
+            "allowlisted": false,
+            "matches": [{ "indicator": "app", "matched": app.name(), "list": "policy", "action": "block" }],
+        }))
     }
 
     pub fn version(&self) -> u64 {

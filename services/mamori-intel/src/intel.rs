@@ -254,6 +254,20 @@ impl Intel {
         }
     }
 
+    /// The listed networks this policy blocks, for the firewall's sets (a
+    /// network on the allowlist, or whose labels only log, is left out).
+    pub fn blocked_networks(&self, policy: &Policy) -> Vec<ipnet::IpNet> {
+        self.ips
+            .networks()
+            .filter(|net| {
+                self.lookup_ip(net.network(), policy).is_some_and(|v| {
+                    v.is_block()
+                        && v.matches.iter().any(|m| m.kind == IndicatorKind::Ip && m.matched == net.to_string())
+                })
+            })
+            .collect()
+    }
+
     /// A flow's remote address, or an address from a DNS answer.
     pub fn lookup_ip(&self, ip: IpAddr, policy: &Policy) -> Option<Verdict> {
         let mut hits = Vec::new();

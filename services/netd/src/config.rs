@@ -363,7 +363,13 @@ struct RawBlocklist {
 
 impl Default for RawBlocklist {
     fn default() -> Self {
-        RawBlocklist { files: vec![PathBuf::from("/var/lib/mamori/blocklist.txt")] }
+        // The second is written by inspect from the intel bundle.
+        RawBlocklist {
+            files: vec![
+                PathBuf::from("/var/lib/mamori/blocklist.txt"),
+                PathBuf::from("/var/lib/mamori/intel-blocklist.txt"),
+            ],
+        }
     }
 }
 
@@ -475,7 +481,10 @@ mod tests {
         assert_eq!(c.ruleset.block_set_v6, "block6");
         assert_eq!((c.ruleset.queue_first, c.ruleset.queue_count), (0, None));
         assert_eq!((c.ruleset.bypass_mark, c.ruleset.block_mark), (1, 2));
-        assert_eq!(c.blocklist.files, vec![PathBuf::from("/var/lib/mamori/blocklist.txt")]);
+        assert_eq!(
+            c.blocklist.files,
+            vec![PathBuf::from("/var/lib/mamori/blocklist.txt"), PathBuf::from("/var/lib/mamori/intel-blocklist.txt")]
+        );
         assert_eq!(c, Config::default());
     }
 

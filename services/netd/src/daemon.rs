@@ -297,6 +297,11 @@ fn notify(states: &[NotifyState]) {
     }
 }
 
+/// Modification time and size of each blocklist file (None: missing).
+fn blocklist_stamps(files: &[std::path::PathBuf]) -> Vec<Option<(std::time::SystemTime, u64)>> {
+    files.iter().map(|f| std::fs::metadata(f).ok().and_then(|m| Some((m.modified().ok()?, m.len())))).collect()
+}
+
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
     // Subscribe before the first convergence so no change between it and the subscription is missed.
     let (mconn, _, mut events) =
@@ -345,6 +350,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
     poll.reset();
     let mut last_resync = Instant::now();
+    // Blocklist files written by others (inspect exports the intel bundle's
+    // blocked networks) are picked up when they change, no signal needed.
+    let mut stamps = blocklist_stamps(&d.cfg.blocklist.files);
     let mut watchdog = sd_notify::watchdog_enabled().map(|usec| {
         let mut i = interval(usec / 2);
         i.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -373,6 +381,13 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                 last_resync = Instant::now();
             }
             _ = poll.tick() => {
+                let now_stamps = blocklist_stamps(&d.cfg.blocklist.files);
+                if now_stamps != stamps {
+                    stamps = now_stamps;
+                    tracing::info!("a blocklist file changed: updating the sets");
+                    d.reload_blocklist();
+                    d.sync_sets();
+                }
                 let table = d.converge_firewall();
                 if table.is_some_and(|t| t != TableOutcome::Unchanged) {
                     last_resync = Instant::now();

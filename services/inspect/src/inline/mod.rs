@@ -41,9 +41,12 @@ struct Rules {
 
 /// Where intel comes from: a signed bundle file, verified with the key.
 struct WebSource {
+    blocked_apps: Vec<mamori_apps::App>,
     handle: IntelHandle,
     path: std::path::PathBuf,
     policy: Arc<Policy>,
+    /// The blocked networks go here for netd's block sets.
+    export: std::path::PathBuf,
 }
 
 impl WebSource {
@@ -62,14 +65,40 @@ impl WebSource {
         }
     }
 
+    /// Write the blocked networks of the intel in force for the firewall,
+    /// atomically (netd notices the change and updates its sets in place).
+    fn export_networks(&self) -> Result<usize, String> {
+        let nets = self.handle.current().blocked_networks(&self.policy);
+        let mut text = format!("# written by mamori-inspect from intel version {}\n", self.handle.version());
+        for n in &nets {
+            text.push_str(&n.to_string());
+            text.push('\n');
+        }
+        let tmp = self.export.with_extension("tmp");
+        let write = || -> std::io::Result<()> {
+            if let Some(dir) = self.export.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(&tmp, &text)?;
+            std::fs::rename(&tmp, &self.export)
+        };
+        write().map_err(|e| format!("{}: {e}", self.export.display()))?;
+        Ok(nets.len())
+    }
+
     fn protection(&self) -> WebProtection {
         WebProtection::new(self.handle.current().clone(), self.policy.clone())
+            .with_blocked_apps(self.blocked_apps.clone())
     }
 }
 
 impl Rules {
     fn push_web(&self) {
         let Some(w) = &self.web else { return };
+        match w.export_networks() {
+            Ok(n) => info!(networks = n, path = %w.export.display(), "blocked networks handed to the firewall"),
+            Err(e) => error!(error = %e, "could not hand blocked networks to the firewall"),
+        }
         let p = w.protection();
         for s in &self.workers {
             if let Ok(mut slot) = s.web.lock() {
@@ -166,7 +195,15 @@ fn web_source(cfg: &InspectConfig) -> Result<Option<WebSource>> {
     let key = key.map_err(|e| anyhow::anyhow!("intel.public_key: {e}"))?;
     let key = VerifyingKey::from_bytes(&key).map_err(|e| anyhow::anyhow!("intel.public_key: {e}"))?;
     let policy = Policy::try_from(cfg.web.policy.clone()).map_err(|e| anyhow::anyhow!("web: {e}"))?;
-    Ok(Some(WebSource { handle: IntelHandle::new(key), path: cfg.intel.bundle_path(), policy: Arc::new(policy) }))
+    let export = cfg.intel.firewall_export.clone().unwrap_or_else(|| cfg.state_dir.join("intel-blocklist.txt"));
+    let blocked_apps = cfg.web.blocked_apps().map_err(|e| anyhow::anyhow!("web.apps: {e}"))?;
+    Ok(Some(WebSource {
+        blocked_apps,
+        handle: IntelHandle::new(key),
+        path: cfg.intel.bundle_path(),
+        policy: Arc::new(policy),
+        export,
+    }))
 }
 
 /// Run inline until killed.

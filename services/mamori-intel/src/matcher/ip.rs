@@ -82,6 +82,21 @@ impl IpSet {
         self.len() == 0
     }
 
+    /// Every listed network.
+    pub fn networks(&self) -> impl Iterator<Item = IpNet> + '_ {
+        let v4 = self.v4.iter().flat_map(|t| {
+            t.nets
+                .iter()
+                .filter_map(move |n| ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(*n), t.len).ok().map(IpNet::V4))
+        });
+        let v6 = self.v6.iter().flat_map(|t| {
+            t.nets
+                .iter()
+                .filter_map(move |n| ipnet::Ipv6Net::new(std::net::Ipv6Addr::from(*n), t.len).ok().map(IpNet::V6))
+        });
+        v4.chain(v6)
+    }
+
     pub fn heap_bytes(&self) -> usize {
         let a: usize = self.v4.iter().map(|t| t.nets.len().saturating_mul(8)).sum();
         let b: usize = self.v6.iter().map(|t| t.nets.len().saturating_mul(20)).sum();
