@@ -73,8 +73,8 @@ impl Lab {
         // The appliance's ruleset, in iptables words: condemned flows drop,
         // cleared flows skip the queue, the rest is queued (bypass when
         // nobody listens); marks given with verdicts go to the connection.
-        run(&format!("ip netns exec {a} iptables -t mangle -A FORWARD -m connmark --mark 0x2/0x2 -j DROP"));
-        run(&format!("ip netns exec {a} iptables -t mangle -A FORWARD -m connmark --mark 0x1/0x1 -j ACCEPT"));
+        run(&format!("ip netns exec {a} iptables -A FORWARD -m connmark --mark 0x2/0x2 -j DROP"));
+        run(&format!("ip netns exec {a} iptables -A FORWARD -m connmark --mark 0x1/0x1 -j ACCEPT"));
         run(&format!("ip netns exec {a} iptables -A FORWARD -j NFQUEUE --queue-balance 0:1 --queue-bypass"));
         for m in ["0x1/0x1", "0x2/0x2"] {
             run(&format!(
@@ -297,8 +297,23 @@ fn inline_bridge_passes_blocks_resets_bypasses_and_fails_open() {
     let r = get(&lab, 81, "/eicar.com").expect("blocked again");
     assert!(text(&r).starts_with("HTTP/1.1 403"), "{}", text(&r));
     eprintln!("stats: {}", lab.control("stats").unwrap_or_default());
+    let blocked_alert = || {
+        let eve = std::fs::read_to_string(lab.dir.join("eve.json")).unwrap_or_default();
+        eve.lines().any(|l| l.contains("\"event_type\":\"alert\"") && l.contains("\"action\":\"blocked\""))
+    };
+    assert!(wait_for(Duration::from_secs(5), blocked_alert), "blocked alert in EVE");
     let eve = std::fs::read_to_string(lab.dir.join("eve.json")).unwrap();
-    assert!(eve.lines().any(|l| l.contains("\"event_type\":\"alert\"") && l.contains("\"action\":\"blocked\"")));
+
+    // A clean stop (SIGTERM) writes the open flows' events before exiting.
+    let flows_before = eve.lines().filter(|l| l.contains("\"event_type\":\"flow\"")).count();
+    let mut child = lab.inspect.take().unwrap();
+    // SAFETY: plain kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let st = child.wait().unwrap();
+    assert!(st.success(), "clean exit on SIGTERM: {st:?}");
+    let eve = std::fs::read_to_string(lab.dir.join("eve.json")).unwrap();
+    let flows_after = eve.lines().filter(|l| l.contains("\"event_type\":\"flow\"")).count();
+    assert!(flows_after > flows_before, "flow events written at shutdown ({flows_before} -> {flows_after})");
 }
 
 fn client_hello(sni: &str) -> Vec<u8> {
@@ -437,8 +452,11 @@ fn web_protection_sinkholes_blocks_pages_resets_and_reloads_bundles() {
         s.read(&mut buf)
     });
     assert!(matches!(&reset, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset), "{reset:?}");
-    let eve = std::fs::read_to_string(lab.dir.join("eve.json")).unwrap();
-    assert!(eve.lines().any(|l| l.contains("\"event_type\":\"app\"") && l.contains("BitTorrent")), "app event");
+    let app_event = || {
+        let eve = std::fs::read_to_string(lab.dir.join("eve.json")).unwrap_or_default();
+        eve.lines().any(|l| l.contains("\"event_type\":\"app\"") && l.contains("BitTorrent"))
+    };
+    assert!(wait_for(Duration::from_secs(5), app_event), "app event in EVE");
 
     // A new bundle under traffic: an open connection lives on, the new
     // entry applies.
@@ -460,8 +478,11 @@ fn web_protection_sinkholes_blocks_pages_resets_and_reloads_bundles() {
     std::fs::write(dir.join("current.bundle"), bundle(1, "domain other.example threat:phishing\n")).unwrap();
     assert!(lab.control("reload").unwrap().starts_with("error"));
     assert_eq!(resolve(&lab, "c2.fresh.example"), Some((0, vec![[0, 0, 0, 0]])));
-    let eve = std::fs::read_to_string(lab.dir.join("eve.json")).unwrap();
-    assert!(eve.lines().any(|l| l.contains("\"intel\"") && l.contains("\"list\":\"lab-list\"")));
+    let intel_event = || {
+        let eve = std::fs::read_to_string(lab.dir.join("eve.json")).unwrap_or_default();
+        eve.lines().any(|l| l.contains("\"intel\"") && l.contains("\"list\":\"lab-list\""))
+    };
+    assert!(wait_for(Duration::from_secs(5), intel_event), "intel match in EVE");
 }
 
 fn get_host(lab: &Lab, port: u16, host: &str, path: &str) -> Result<Vec<u8>, std::io::Error> {

@@ -335,8 +335,27 @@ impl Engine {
             _ => false,
         };
         let vlans = &meta.vlans;
-        let lookup =
+        let mut lookup =
             self.flows.lookup_or_insert(key, src, dst, src_is_server, now, || FlowData::new(vlans.as_slice().to_vec()));
+        // A new connection on the ports of one that has closed (port reuse)
+        // is a new flow: left in the old one, it would go uninspected.
+        let bare_syn = matches!(t, Transport::Tcp(tcp) if tcp.flags.syn() && !tcp.flags.ack());
+        if bare_syn && !lookup.created {
+            let closed = self
+                .flows
+                .get(lookup.id)
+                .is_some_and(|f| f.data.tcp.as_ref().is_some_and(|td| td.conn.flow_state() == FlowState::Closed));
+            if closed {
+                if let Some(old) = self.flows.remove(lookup.id) {
+                    self.counters.incr("tcp.reused_ports");
+                    self.end_flow(old, EndReason::Timeout, out);
+                }
+                let vlans = &meta.vlans;
+                lookup = self
+                    .flows
+                    .lookup_or_insert(key, src, dst, src_is_server, now, || FlowData::new(vlans.as_slice().to_vec()));
+            }
+        }
         if let Some(evicted) = lookup.evicted {
             self.counters.incr("flow.evicted");
             self.end_flow(evicted, EndReason::Forced, out);

@@ -265,3 +265,24 @@ reject tcp any any -> any 25 (msg:"no smtp"; flags:S; sid:41;)
     assert!(h.verdicts.iter().all(|(v, _)| *v == Verdict::Accept));
     assert_eq!(sids(&h.finish()), vec![40]);
 }
+
+#[test]
+fn a_new_connection_on_reused_ports_is_inspected_again() {
+    let rules = r#"alert http any any -> any any (msg:"admin url"; http.uri; content:"/admin"; sid:30;)"#;
+    let mut h = Harness::new(rules, false);
+    for round in 0..3u32 {
+        // Same addresses and ports each time, a fresh sequence space.
+        let mut c = Conv::new(80);
+        c.cseq = 1000 + round * 100_000;
+        c.sseq = 5000 + round * 100_000;
+        let mut frames = c.handshake();
+        frames.extend(c.data(true, b"GET /admin HTTP/1.1\r\nHost: x\r\n\r\n"));
+        frames.extend(c.data(false, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+        frames.extend(c.close());
+        for f in frames {
+            h.frame(&f);
+        }
+    }
+    let recs = h.finish();
+    assert_eq!(sids(&recs), vec![30, 30, 30], "each connection alerts: {recs:#?}");
+}

@@ -163,7 +163,7 @@ fn engine_config(cfg: &InspectConfig) -> EngineConfig {
     }
 }
 
-fn eve_writer(path: &Path, rx: mpsc::Receiver<Vec<String>>) -> Result<()> {
+fn eve_writer(path: &Path, rx: mpsc::Receiver<Vec<String>>) -> Result<std::thread::JoinHandle<()>> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -172,7 +172,7 @@ fn eve_writer(path: &Path, rx: mpsc::Receiver<Vec<String>>) -> Result<()> {
         .append(true)
         .open(path)
         .with_context(|| format!("opening EVE log {}", path.display()))?;
-    std::thread::Builder::new().name("eve".into()).spawn(move || {
+    let h = std::thread::Builder::new().name("eve".into()).spawn(move || {
         for lines in rx {
             let mut buf = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
             for l in lines {
@@ -184,7 +184,7 @@ fn eve_writer(path: &Path, rx: mpsc::Receiver<Vec<String>>) -> Result<()> {
             }
         }
     })?;
-    Ok(())
+    Ok(h)
 }
 
 fn web_source(cfg: &InspectConfig) -> Result<Option<WebSource>> {
@@ -251,7 +251,7 @@ pub fn run(config_path: &Path) -> Result<()> {
     // Batches of lines waiting for the writer; bounded so a slow disk costs
     // events, not memory.
     let (eve_tx, eve_rx) = mpsc::sync_channel(4096);
-    eve_writer(&cfg.eve.path, eve_rx)?;
+    let writer = eve_writer(&cfg.eve.path, eve_rx)?;
     let settings = Settings {
         bypass_mark: cfg.marks.bypass,
         block_mark: cfg.marks.block,
@@ -262,24 +262,32 @@ pub fn run(config_path: &Path) -> Result<()> {
         },
     };
     let opts = QueueOptions { max_len: cfg.inline.queue_max_len, ..QueueOptions::default() };
-    let stop: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+    // SIGTERM/SIGINT: workers finish their flows (flow events) and the EVE
+    // writer drains before we exit; the queues' bypass flag passes traffic
+    // from the moment the sockets close.
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, stop.clone()).context("signal handler")?;
+    }
+    let mut handles = Vec::new();
     for (i, shared) in workers.iter().enumerate() {
         let q = cfg.queues.first + i as u16;
         let sock = NfqSocket::open(q, &opts)?;
         if !sock.conntrack() {
             warn!(queue = q, "kernel lacks nf_conntrack_netlink: flow marks go via the packet mark");
         }
-        let (ecfg, det, shared2, settings, eve) =
-            (engine_config(&cfg), detector.clone(), shared.clone(), settings.clone(), eve_tx.clone());
+        let (ecfg, det, shared2, settings, eve, stop) =
+            (engine_config(&cfg), detector.clone(), shared.clone(), settings.clone(), eve_tx.clone(), stop.clone());
         shared.heartbeat_ms.store(worker::now_ms(), Ordering::Relaxed);
         // The engine is built on its own thread: it never moves between threads.
-        std::thread::Builder::new().name(format!("queue-{q}")).spawn(move || {
+        let h = std::thread::Builder::new().name(format!("queue-{q}")).spawn(move || {
             let mut engine = Engine::new(ecfg).with_file_gate(Box::new(mamori_engine::PassAllSha256));
             if let Some(d) = det {
                 engine = engine.with_detect(Detect::new(d, true));
             }
-            Worker::new(sock, engine, shared2, settings, eve).run(stop)
+            Worker::new(sock, engine, shared2, settings, eve).run(&stop)
         })?;
+        handles.push(h);
     }
     drop(eve_tx);
 
@@ -293,8 +301,8 @@ pub fn run(config_path: &Path) -> Result<()> {
     info!(queues, first = cfg.queues.first, "inspecting inline");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     let beat = sd_notify::watchdog_enabled().map(|d| d / 2).unwrap_or(Duration::from_secs(2));
-    loop {
-        std::thread::sleep(beat.min(Duration::from_secs(2)));
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(beat.min(Duration::from_millis(500)));
         if control::all_alive(&workers) {
             let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
         } else {
@@ -303,4 +311,12 @@ pub fn run(config_path: &Path) -> Result<()> {
             error!("a queue worker is stuck");
         }
     }
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    info!("stopping: writing the flows' last events");
+    for h in handles {
+        let _ = h.join();
+    }
+    let _ = writer.join();
+    let _ = std::fs::remove_file(&cfg.control_socket);
+    Ok(())
 }
