@@ -215,15 +215,7 @@ fn http_response(body: &[u8]) -> Vec<u8> {
 /// GET `path` from the server, from the client namespace; the whole answer
 /// or the error.
 fn get(lab: &Lab, port: u16, path: &str) -> Result<Vec<u8>, std::io::Error> {
-    lab.within('c', || {
-        let addr: SocketAddr = format!("10.77.0.1:{port}").parse().unwrap();
-        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-        s.set_read_timeout(Some(Duration::from_secs(5)))?;
-        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: lab.example\r\n\r\n").as_bytes())?;
-        let mut out = Vec::new();
-        s.read_to_end(&mut out)?;
-        Ok(out)
-    })
+    get_host(lab, port, "lab.example", path)
 }
 
 fn text(b: &[u8]) -> String {
