@@ -218,6 +218,16 @@ fn get(lab: &Lab, port: u16, path: &str) -> Result<Vec<u8>, std::io::Error> {
     get_host(lab, port, "lab.example", path)
 }
 
+/// GET / on a connection opened earlier, from the client namespace.
+fn get_on(lab: &Lab, mut s: TcpStream) -> Result<Vec<u8>, std::io::Error> {
+    lab.within('c', move || {
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")?;
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).map(|_| out)
+    })
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -271,13 +281,7 @@ fn inline_bridge_passes_blocks_resets_bypasses_and_fails_open() {
     // Rules reload under traffic: a connection open across the reload lives on.
     let open = lab.within('c', || TcpStream::connect("10.77.0.1:80").unwrap());
     assert!(lab.control("reload").unwrap().starts_with("ok loaded 3 of 3 rules"));
-    let r = lab.within('c', || {
-        let mut s = open;
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-        let mut out = Vec::new();
-        s.read_to_end(&mut out).map(|_| out)
-    });
+    let r = get_on(&lab, open);
     assert!(text(&r.expect("open connection survives reload")).ends_with("hello"));
 
     // Killed: traffic flows uninspected (queue bypass)...
@@ -458,13 +462,7 @@ fn web_protection_sinkholes_blocks_pages_resets_and_reloads_bundles() {
     let r = lab.control("reload").unwrap();
     assert!(r.starts_with("ok") && r.contains("intel version 2"), "{r}");
     assert_eq!(resolve(&lab, "c2.fresh.example"), Some((0, vec![[0, 0, 0, 0]])));
-    let r = lab.within('c', || {
-        let mut s = open;
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-        let mut out = Vec::new();
-        s.read_to_end(&mut out).map(|_| out)
-    });
+    let r = get_on(&lab, open);
     assert!(text(&r.expect("connection open across the bundle swap")).ends_with("hello"));
     // An older or forged bundle is refused and the current one stays.
     std::fs::write(dir.join("current.bundle"), bundle(1, "domain other.example threat:phishing\n")).unwrap();
