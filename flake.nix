@@ -39,7 +39,7 @@
           state=''${MAMORI_VM_DIR:-$(mktemp -d)}
           if [ ! -e "$state/disk.qcow2" ]; then
             qemu-img create -q -f qcow2 -F raw \
-              -b ${appliance.system.build.finalImage}/${appliance.image.fileName} \
+              -b ${appliance.system.build.image}/${appliance.image.fileName} \
               "$state/disk.qcow2"
             install -m 0644 ${pkgs.OVMF.fd}/FV/OVMF_VARS.fd "$state/vars.fd"
           fi
@@ -71,7 +71,7 @@
         mamori = pkgs.callPackage ./modules/package.nix { };
         default = self.packages.${system}.mamori;
         # The disk image to write to a USB stick or SSD.
-        image = appliance.system.build.finalImage;
+        image = appliance.system.build.image;
         # The files the update server publishes for this version.
         update = appliance.system.build.mamoriUpdate;
         run-vm = runVm;

@@ -70,7 +70,9 @@ let
   # the release process adds SHA256SUMS.gpg, see docs/nixos.md).
   updatePackage =
     let
-      image = config.system.build.finalImage;
+      # The final image, UKI in the ESP (named finalImage before 26.05,
+      # which now only warns and forwards here).
+      image = config.system.build.image;
       inherit (config.image) baseName;
     in
     pkgs.runCommand "${id}-update-${version}"
@@ -274,6 +276,11 @@ in
         };
       };
     };
+
+    # `Verify=true` runs gpg from systemd-pull, which finds it on PATH: the
+    # 26.05-cycle systemd package no longer hard-codes gpg's store path, and
+    # nixpkgs adds it only to systemd-importd and systemd-sysupdated.
+    systemd.services.systemd-sysupdate.path = lib.mkIf mamori.update.enable [ pkgs.gnupg ];
 
     environment.etc."systemd/import-pubring.gpg" = lib.mkIf (mamori.update.signingKey != null) {
       source = mamori.update.signingKey;

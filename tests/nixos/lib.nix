@@ -60,6 +60,9 @@ rec {
       environment.systemPackages = [
         pkgs.curl
         pkgs.lvm2
+        # The tests run systemd-sysupdate from the shell; its signature
+        # check needs gpg on PATH.
+        pkgs.gnupg
       ];
     };
 
@@ -144,7 +147,7 @@ rec {
           return sorted(machine.succeed("ls /boot/EFI/Linux").split())
     '';
 
-  diskImage = node: "${node.system.build.finalImage}/${node.image.fileName}";
+  diskImage = node: "${node.system.build.image}/${node.image.fileName}";
 
   sysupdate = node: "${node.systemd.package}/lib/systemd/systemd-sysupdate";
 }
