@@ -1,10 +1,12 @@
 #![no_main]
 //! The inline data path on hostile input: NFQUEUE netlink messages as the
 //! kernel could send them, and every queued payload through the answers a
-//! blocked packet can get (resets, block page, DNS sinkhole, ICMP).
+//! blocked packet can get (resets, block page, DNS sinkhole, ICMP), and
+//! the worker's flow key for scheduling.
 
 use libfuzzer_sys::fuzz_target;
 use mamori_inspect::inline::respond::{dns_block, http_block, icmp_unreachable, tcp_reset, DnsBlock};
+use mamori_inspect::inline::sched::flow_key;
 use mamori_nfq::msg::{messages, Message};
 
 fuzz_target!(|data: &[u8]| {
@@ -16,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
         Ok(Message::Packet(p)) => Some(p.payload),
         _ => None,
     }).chain(std::iter::once(data)) {
+        let _ = flow_key(pkt);
         let _ = tcp_reset(pkt);
         let _ = http_block(pkt, true, b"HTTP/1.1 403 Forbidden\r\n\r\n");
         let _ = http_block(pkt, false, b"x");

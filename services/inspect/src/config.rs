@@ -88,6 +88,12 @@ pub struct Inline {
     /// Let flows that need no more inspection skip the queue (conntrack
     /// mark). Off only to measure inspecting every byte.
     pub bypass: bool,
+    /// Longest a worker spins on its queue before it sleeps, in
+    /// microseconds (adaptive: the window closes by itself when the queue
+    /// goes quiet). Spinning saves a wake-up per packet where wake-ups are
+    /// dear; on the 2-vCPU benchmark VM it made no difference beyond the
+    /// noise (docs/benchmarks.md), so it is off unless asked for.
+    pub busy_poll_us: u32,
 }
 
 impl Default for InspectConfig {
@@ -128,7 +134,13 @@ impl Default for Eve {
 
 impl Default for Inline {
     fn default() -> Self {
-        Inline { stream_depth: 1 << 20, block_page_contact: String::new(), queue_max_len: 4096, bypass: true }
+        Inline {
+            stream_depth: 1 << 20,
+            block_page_contact: String::new(),
+            queue_max_len: 4096,
+            bypass: true,
+            busy_poll_us: 0,
+        }
     }
 }
 
@@ -294,6 +306,10 @@ impl InspectConfig {
         if self.inline.queue_max_len == 0 {
             return bad("inline.queue_max_len", "must not be 0");
         }
+        if self.inline.busy_poll_us > 10_000 {
+            // Longer spins only burn the core: a sleep costs far less.
+            return bad("inline.busy_poll_us", "must be at most 10000 (10 ms)");
+        }
         Ok(())
     }
 
@@ -377,5 +393,8 @@ mod tests {
         assert!(e.contains("type.toml") && e.contains("count"), "{e}");
         let e = InspectConfig::load(&d.join("missing.toml")).unwrap_err().to_string();
         assert!(e.contains("missing.toml"), "{e}");
+        let p = write(&d, "spin.toml", "[inline]\nbusy_poll_us = 50000\n");
+        let e = InspectConfig::load(&p).unwrap_err().to_string();
+        assert!(e.contains("spin.toml") && e.contains("inline.busy_poll_us"), "{e}");
     }
 }

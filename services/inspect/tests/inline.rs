@@ -25,7 +25,10 @@ fn sh(args: &[&str]) -> bool {
 
 impl Lab {
     fn new(tag: &str) -> Option<Lab> {
-        Lab::with_config(tag, "")
+        // This lab's workers spin before they sleep (busy_poll_us, lands in
+        // [inline]); the web lab's sleep at once: both ways of waiting for
+        // packets carry the tests' traffic.
+        Lab::with_config(tag, "busy_poll_us = 100\n")
     }
 
     fn with_config(tag: &str, extra_toml: &str) -> Option<Lab> {
@@ -277,6 +280,10 @@ fn inline_bridge_passes_blocks_resets_bypasses_and_fails_open() {
     assert!(wait_for(Duration::from_secs(5), || lab.stat("flows_bypassed") > before), "bypass counted");
     // veth hands over TCP in GSO super-packets; they are inspected whole.
     assert!(lab.stat("gso_packets") > 0, "no GSO packet seen: {:?}", lab.control("stats"));
+    // How long packets waited in the engine for their verdict is reported.
+    let s: serde_json::Value = serde_json::from_str(&lab.control("stats").unwrap_or_default()).unwrap_or_default();
+    let held = s["verdict_hold_us"]["buckets"].as_array().map(|b| b.iter().filter_map(|n| n.as_u64()).sum::<u64>());
+    assert!(held.is_some_and(|n| n > 0) && s["verdict_hold_us"]["p99"].as_u64().is_some(), "{s}");
 
     // Rules reload under traffic: a connection open across the reload lives on.
     let open = lab.within('c', || TcpStream::connect("10.77.0.1:80").unwrap());

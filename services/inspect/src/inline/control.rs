@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde_json::json;
 use tracing::{info, warn};
 
+use super::hold;
 use super::worker::{now_ms, WorkerShared};
 
 /// A worker that has not turned for this long is stuck (it turns at least
@@ -40,8 +41,23 @@ pub fn stats_json(workers: &[Arc<WorkerShared>], rules: usize) -> String {
         "eve_dropped": sum(|w| w.stats.eve_dropped.load(Ordering::Relaxed)),
         "intel_matched": sum(|w| w.intel_matched.load(Ordering::Relaxed)),
         "intel_blocked": sum(|w| w.intel_blocked.load(Ordering::Relaxed)),
+        "verdict_hold_us": hold_quantiles(workers),
     })
     .to_string()
+}
+
+/// Quantiles of how long packets waited in the workers for their verdict
+/// (upper bounds of log2 buckets, so "p99 ≤ N µs").
+fn hold_quantiles(workers: &[Arc<WorkerShared>]) -> serde_json::Value {
+    let all = hold::merge(workers.iter().map(|w| w.stats.hold.snapshot()));
+    json!({
+        "p50": hold::quantile(&all, 0.5),
+        "p90": hold::quantile(&all, 0.9),
+        "p99": hold::quantile(&all, 0.99),
+        "p999": hold::quantile(&all, 0.999),
+        // Bucket i: holds of [2^i, 2^(i+1)) µs, for differences over time.
+        "buckets": all,
+    })
 }
 
 /// What the control side can do beyond reading worker state.

@@ -6,8 +6,11 @@
 
 pub mod blockpage;
 pub mod control;
+pub mod hold;
 pub mod inject;
+pub mod poll;
 pub mod respond;
+pub mod sched;
 pub mod worker;
 
 use std::fs::OpenOptions;
@@ -260,6 +263,7 @@ pub fn run(config_path: &Path) -> Result<()> {
             DnsBlockMode::Nxdomain => DnsBlock::NxDomain,
             DnsBlockMode::Sinkhole => DnsBlock::Sinkhole(cfg.web.sinkhole_v4, cfg.web.sinkhole_v6),
         },
+        busy_poll: Duration::from_micros(cfg.inline.busy_poll_us.into()),
     };
     let opts = QueueOptions { max_len: cfg.inline.queue_max_len, ..QueueOptions::default() };
     // SIGTERM/SIGINT: workers finish their flows (flow events) and the EVE

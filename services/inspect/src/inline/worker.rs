@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mamori_engine::{
     AppProto, Detect, Detector, Engine, EveRecord, LinkType, PacketIn, PacketResult, Reject, Timestamp, Verdict,
@@ -19,8 +19,11 @@ use mamori_nfq::{NfqSocket, Packet, VerdictBatch};
 use tracing::{debug, warn};
 
 use super::blockpage::{self, BlockInfo};
+use super::hold::HoldHistogram;
 use super::inject::{Injector, Neighbours};
+use super::poll::PollWindow;
 use super::respond::{self, Answer, DnsBlock};
+use super::sched::{self, Scheduler};
 
 /// Counters a worker publishes (read by the control socket).
 #[derive(Default)]
@@ -38,6 +41,8 @@ pub struct Stats {
     pub gso_packets: AtomicU64,
     /// EVE lines lost because the writer fell behind.
     pub eve_dropped: AtomicU64,
+    /// Time from taking a packet off the queue to sending its verdict.
+    pub hold: HoldHistogram,
 }
 
 /// What the control side shares with one worker.
@@ -63,6 +68,8 @@ pub struct Settings {
     pub block_mark: u32,
     pub contact: String,
     pub dns_block: DnsBlock,
+    /// Longest spin on the queue before sleeping (see [`PollWindow`]).
+    pub busy_poll: Duration,
 }
 
 pub struct Worker {
@@ -78,11 +85,52 @@ pub struct Worker {
     lines: Vec<String>,
     sendbuf: Vec<u8>,
     last_bypassed: u64,
+    /// When the packet being handled was taken off the queue, and the same
+    /// for each verdict not sent yet.
+    taken: Instant,
+    held: Vec<Instant>,
+    /// Whether the packet being handled is small, and whether a verdict not
+    /// sent yet is for a small packet.
+    taken_small: bool,
+    held_small: bool,
 }
 
-/// Datagrams taken per turn before verdicts go out: enough to amortise the
-/// send, few enough to keep the added latency in microseconds.
+/// Packets handled per turn before the loop looks at the control side
+/// again and hands its events to the writer.
 const BATCH: usize = 64;
+
+/// Datagrams taken off the socket to choose from (see [`sched`]); the rest
+/// wait in the kernel's queue.
+const MAX_WAITING: usize = 64;
+
+/// Receive buffer per waiting datagram: a 64 KB GSO packet and its netlink
+/// attributes.
+const SLOT: usize = 128 << 10;
+
+/// One send carries the whole turn's verdicts: the kernel forwards a send's
+/// packets together and wakes their receivers once, and sending verdicts
+/// every 50 µs cost a quarter of the short-connection rate and of the bulk
+/// throughput (docs/benchmarks.md). The exception: verdicts of small packets
+/// go out before a packet this large is scanned, which would add tens of
+/// microseconds to each of them (the small packets were taken first for
+/// that reason, see [`sched`]).
+const FLUSH_BEFORE: usize = 32 << 10;
+
+/// A datagram taken off the socket: buffer, length, when.
+type Taken = (Vec<u8>, usize, Instant);
+
+/// Datagrams taken off the socket and not handled yet, and spare buffers.
+#[derive(Default)]
+struct Waiting {
+    order: Scheduler<Taken>,
+    pool: Vec<Vec<u8>>,
+}
+
+impl Waiting {
+    fn buffer(&mut self) -> Vec<u8> {
+        self.pool.pop().unwrap_or_else(|| vec![0u8; SLOT])
+    }
+}
 
 #[derive(Clone, Copy)]
 enum Toward {
@@ -155,40 +203,125 @@ impl Worker {
             lines: Vec::new(),
             sendbuf: Vec::with_capacity(1 << 16),
             last_bypassed: 0,
+            taken: Instant::now(),
+            held: Vec::with_capacity(BATCH),
+            taken_small: false,
+            held_small: false,
         }
     }
 
     /// Run until `stop` is set. Never returns early on bad packets.
     pub fn run(mut self, stop: &AtomicBool) {
-        let mut buf = vec![0u8; 256 << 10];
+        let mut poll = PollWindow::new(self.settings.busy_poll);
+        let mut waiting = Waiting::default();
         while !stop.load(Ordering::Relaxed) {
             self.shared.heartbeat_ms.store(now_ms(), Ordering::Relaxed);
-            let n = match self.sock.recv(&mut buf) {
-                Ok(n) => n,
-                Err(e) => {
-                    self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
-                    warn!(queue = self.sock.queue(), error = %e, "receive failed");
-                    continue;
+            if waiting.order.is_empty() {
+                let mut buf = waiting.buffer();
+                let n = match self.next(&mut buf, &mut poll) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        waiting.pool.push(buf);
+                        self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+                        warn!(queue = self.sock.queue(), error = %e, "receive failed");
+                        continue;
+                    }
+                };
+                if n == 0 {
+                    waiting.pool.push(buf);
+                    self.engine.tick(now_ts(), &mut self.records);
+                } else {
+                    self.admit(&mut waiting, buf, n);
                 }
-            };
+            }
             // After the wait: a reload answered before this packet was sent
             // applies to it.
             self.take_reload();
-            if n == 0 {
-                self.engine.tick(now_ts(), &mut self.records);
-            } else {
-                self.handle(&buf[..n]);
-                for _ in 1..BATCH {
+            if !waiting.order.is_empty() {
+                self.turn(&mut waiting);
+            }
+            self.flush(waiting.order.lowest_id());
+        }
+        // Packets already taken would be dropped with the socket; take no
+        // more (under traffic that would never end).
+        while let Some((buf, n, taken)) = waiting.order.pop() {
+            self.taken = taken;
+            self.handle(&buf[..n]);
+        }
+        self.engine.finish(&mut self.records);
+        self.flush(None);
+    }
+
+    /// Handle up to [`BATCH`] packets, small ones first (see [`sched`]).
+    fn turn(&mut self, waiting: &mut Waiting) {
+        let mut drain = true;
+        for _ in 0..BATCH {
+            // Look for newcomers when the last packet took long enough for
+            // some to arrive, or when nothing else waits.
+            if drain || waiting.order.is_empty() {
+                while waiting.order.len() < MAX_WAITING {
+                    let mut buf = waiting.buffer();
                     match self.sock.try_recv(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => self.handle(&buf[..n]),
+                        Ok(n) if n > 0 => self.admit(waiting, buf, n),
+                        _ => {
+                            waiting.pool.push(buf);
+                            break;
+                        }
                     }
                 }
             }
-            self.flush();
+            let Some((buf, n, taken)) = waiting.order.pop() else { break };
+            if n > FLUSH_BEFORE && self.held_small {
+                self.send_verdicts(waiting.order.lowest_id());
+            }
+            self.taken_small = n <= sched::LARGE;
+            self.taken = taken;
+            self.handle(&buf[..n]);
+            drain = n > sched::LARGE;
+            waiting.pool.push(buf);
         }
-        self.engine.finish(&mut self.records);
-        self.flush();
+    }
+
+    /// Queue a received datagram by its flow; datagrams without a packet
+    /// (acknowledgements) are handled at once.
+    fn admit(&mut self, waiting: &mut Waiting, buf: Vec<u8>, n: usize) {
+        let first = messages(&buf[..n]).next();
+        match first {
+            Some(Ok(Message::Packet(p))) => {
+                let (key, len, id) = (sched::flow_key(p.payload), p.payload.len(), p.id);
+                waiting.order.push(key, len, Some(id), (buf, n, Instant::now()));
+            }
+            _ => {
+                self.handle(&buf[..n]);
+                waiting.pool.push(buf);
+            }
+        }
+    }
+
+    /// The next datagram: spin for the poll window, then sleep. `Ok(0)`
+    /// when the receive timeout passed without traffic.
+    fn next(&mut self, buf: &mut [u8], poll: &mut PollWindow) -> std::io::Result<usize> {
+        let window = poll.window();
+        if !window.is_zero() {
+            let start = Instant::now();
+            loop {
+                let n = self.sock.try_recv(buf)?;
+                if n > 0 {
+                    return Ok(n);
+                }
+                if start.elapsed() >= window {
+                    break;
+                }
+                // Spin only on a core nobody else wants: other runnable
+                // threads (the bridge's own softirq work, other workers)
+                // go first.
+                std::thread::yield_now();
+            }
+        }
+        let start = Instant::now();
+        let n = self.sock.recv(buf)?;
+        poll.slept(start.elapsed());
+        Ok(n)
     }
 
     fn take_reload(&mut self) {
@@ -405,6 +538,8 @@ impl Worker {
     }
 
     fn accept(&mut self, id: u32, bits: u32, payload: Option<&[u8]>) {
+        self.held.push(self.taken);
+        self.held_small |= self.taken_small;
         let mark = (bits != 0).then_some(bits);
         let ct = mark.filter(|_| self.sock.conntrack());
         self.verdicts.push(mamori_nfq::Verdict {
@@ -417,21 +552,35 @@ impl Worker {
     }
 
     fn drop(&mut self, id: u32) {
+        self.held.push(self.taken);
+        self.held_small |= self.taken_small;
         let ct = Some(self.settings.block_mark).filter(|_| self.sock.conntrack());
         self.verdicts.push(mamori_nfq::Verdict { connmark_bits: ct, ..mamori_nfq::Verdict::drop(id) });
     }
 
-    fn flush(&mut self) {
-        if !self.verdicts.is_empty() {
-            self.sendbuf.clear();
-            self.verdicts.encode(None, &mut self.sendbuf);
-            if let Err(e) = self.sock.send(&self.sendbuf) {
-                // The packets stay queued until the kernel gives up on them;
-                // count it, the next turn goes on.
-                self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
-                warn!(queue = self.sock.queue(), error = %e, "sending verdicts failed");
-            }
+    /// Send the verdicts held. `lowest_waiting`: the lowest id of a packet
+    /// taken but not handled yet, which no batch verdict may cover.
+    fn send_verdicts(&mut self, lowest_waiting: Option<u32>) {
+        if self.verdicts.is_empty() {
+            return;
         }
+        self.sendbuf.clear();
+        self.verdicts.encode(lowest_waiting, &mut self.sendbuf);
+        if let Err(e) = self.sock.send(&self.sendbuf) {
+            // The packets stay queued until the kernel gives up on them;
+            // count it, the next turn goes on.
+            self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+            warn!(queue = self.sock.queue(), error = %e, "sending verdicts failed");
+        }
+        self.held_small = false;
+        let now = Instant::now();
+        for t in self.held.drain(..) {
+            self.shared.stats.hold.record(now.duration_since(t).as_micros() as u64);
+        }
+    }
+
+    fn flush(&mut self, lowest_waiting: Option<u32>) {
+        self.send_verdicts(lowest_waiting);
         let bypassed = self.engine.counters().get("flow.bypassed");
         if bypassed != self.last_bypassed {
             self.shared.stats.flows_bypassed.fetch_add(bypassed - self.last_bypassed, Ordering::Relaxed);
