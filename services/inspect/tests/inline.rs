@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use mamori_tls::build::client_hello_record;
+
 const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 
 struct Lab {
@@ -319,32 +321,6 @@ fn inline_bridge_passes_blocks_resets_bypasses_and_fails_open() {
     assert!(flows_after > flows_before, "flow events written at shutdown ({flows_before} -> {flows_after})");
 }
 
-fn client_hello(sni: &str) -> Vec<u8> {
-    let name = sni.as_bytes();
-    let mut sni_ext = Vec::new();
-    sni_ext.extend_from_slice(&((name.len() + 3) as u16).to_be_bytes());
-    sni_ext.push(0);
-    sni_ext.extend_from_slice(&(name.len() as u16).to_be_bytes());
-    sni_ext.extend_from_slice(name);
-    let mut exts = vec![0, 0];
-    exts.extend_from_slice(&(sni_ext.len() as u16).to_be_bytes());
-    exts.extend_from_slice(&sni_ext);
-    let mut body = vec![0x03, 0x03];
-    body.extend_from_slice(&[7; 32]);
-    body.push(0);
-    body.extend_from_slice(&[0, 2, 0x13, 0x01]);
-    body.extend_from_slice(&[1, 0]);
-    body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
-    body.extend_from_slice(&exts);
-    let mut hs = vec![1];
-    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
-    hs.extend_from_slice(&body);
-    let mut rec = vec![0x16, 0x03, 0x01];
-    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
-    rec.extend_from_slice(&hs);
-    rec
-}
-
 fn dns_query(name: &str) -> Vec<u8> {
     let mut m = vec![0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
     for l in name.split('.') {
@@ -429,7 +405,7 @@ fn web_protection_sinkholes_blocks_pages_resets_and_reloads_bundles() {
     let reset = lab.within('c', || {
         let mut s = TcpStream::connect("10.77.0.1:443").unwrap();
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s.write_all(&client_hello("login.evil.example")).unwrap();
+        s.write_all(&client_hello_record("login.evil.example")).unwrap();
         let mut buf = [0u8; 64];
         s.read(&mut buf)
     });

@@ -8,15 +8,12 @@ use mamori_engine::{
     Detect, Detector, Engine, EngineConfig, EveRecord, LinkType, PacketIn, Reject, Timestamp, Verdict,
 };
 use mamori_rules::{Classifications, RuleSet, ThresholdConfig, Vars};
-use mamori_wire::build::{ethernet, tcp_packet, udp_packet, TcpSpec};
+use mamori_tls::build::client_hello_record;
+use mamori_wire::build::{ethernet, udp_packet};
 use serde_json::Value;
 
-const CMAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
-const SMAC: [u8; 6] = [2, 0, 0, 0, 0, 2];
-const SYN: u8 = 0x02;
-const ACK: u8 = 0x10;
-const PSH: u8 = 0x08;
-const FIN: u8 = 0x01;
+mod common;
+use common::{Conv, CMAC, SMAC, SYN};
 
 fn detector(rules: &str) -> Arc<Detector> {
     let classes = "config classification: trojan-activity,A Network Trojan was detected,1\n";
@@ -64,77 +61,14 @@ fn sids(recs: &[Value]) -> Vec<u64> {
     alerts(recs).iter().map(|a| a["alert"]["signature_id"].as_u64().unwrap()).collect()
 }
 
-struct Conv {
-    c: IpAddr,
-    s: IpAddr,
-    sp: u16,
-    cseq: u32,
-    sseq: u32,
-}
-
-impl Conv {
-    fn new(sp: u16) -> Conv {
-        Conv { c: "192.168.1.10".parse().unwrap(), s: "203.0.113.5".parse().unwrap(), sp, cseq: 1000, sseq: 5000 }
-    }
-
-    fn pkt(&self, from_client: bool, seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
-        let (src, dst, sport, dport, ack) = if from_client {
-            (self.c, self.s, 40000, self.sp, self.sseq)
-        } else {
-            (self.s, self.c, self.sp, 40000, self.cseq)
-        };
-        let ip = tcp_packet(&TcpSpec { src, dst, sport, dport, seq, ack, flags, window: 65535, payload });
-        if from_client {
-            ethernet(CMAC, SMAC, &ip)
-        } else {
-            ethernet(SMAC, CMAC, &ip)
-        }
-    }
-
-    fn handshake(&mut self) -> Vec<Vec<u8>> {
-        let a = self.pkt(true, self.cseq, SYN, b"");
-        self.cseq += 1;
-        let b = self.pkt(false, self.sseq, SYN | ACK, b"");
-        self.sseq += 1;
-        let c = self.pkt(true, self.cseq, ACK, b"");
-        vec![a, b, c]
-    }
-
-    fn data(&mut self, from_client: bool, bytes: &[u8]) -> Vec<Vec<u8>> {
-        let mut v = Vec::new();
-        for chunk in bytes.chunks(1000) {
-            let seq = if from_client { self.cseq } else { self.sseq };
-            v.push(self.pkt(from_client, seq, ACK | PSH, chunk));
-            if from_client {
-                self.cseq += chunk.len() as u32;
-            } else {
-                self.sseq += chunk.len() as u32;
-            }
-            // The other side acknowledges each segment.
-            let ack_seq = if from_client { self.sseq } else { self.cseq };
-            v.push(self.pkt(!from_client, ack_seq, ACK, b""));
-        }
-        v
-    }
-
-    fn close(&mut self) -> Vec<Vec<u8>> {
-        let a = self.pkt(true, self.cseq, FIN | ACK, b"");
-        self.cseq += 1;
-        let b = self.pkt(false, self.sseq, FIN | ACK, b"");
-        self.sseq += 1;
-        let c = self.pkt(true, self.cseq, ACK, b"");
-        vec![a, b, c]
-    }
-}
-
 fn http_flow(uri: &str, body: &[u8]) -> Vec<Vec<u8>> {
     let mut c = Conv::new(80);
     let mut frames = c.handshake();
     let req = format!("GET {uri} HTTP/1.1\r\nHost: www.example.jp\r\nUser-Agent: curl/8.0\r\n\r\n");
-    frames.extend(c.data(true, req.as_bytes()));
+    frames.extend(c.data_acked(true, req.as_bytes()));
     let mut resp = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
     resp.extend_from_slice(body);
-    frames.extend(c.data(false, &resp));
+    frames.extend(c.data_acked(false, &resp));
     frames.extend(c.close());
     frames
 }
@@ -169,32 +103,6 @@ alert http any any -> any any (msg:"never"; http.uri; content:"/nothing"; sid:12
     assert_eq!(flow["flow"]["alerted"], true);
 }
 
-fn client_hello(sni: &str) -> Vec<u8> {
-    let name = sni.as_bytes();
-    let mut sni_ext = Vec::new();
-    sni_ext.extend_from_slice(&((name.len() + 3) as u16).to_be_bytes());
-    sni_ext.push(0);
-    sni_ext.extend_from_slice(&(name.len() as u16).to_be_bytes());
-    sni_ext.extend_from_slice(name);
-    let mut exts = vec![0, 0];
-    exts.extend_from_slice(&(sni_ext.len() as u16).to_be_bytes());
-    exts.extend_from_slice(&sni_ext);
-    let mut body = vec![0x03, 0x03];
-    body.extend_from_slice(&[7; 32]);
-    body.push(0); // session id
-    body.extend_from_slice(&[0, 2, 0x13, 0x01]); // one cipher suite
-    body.extend_from_slice(&[1, 0]); // null compression
-    body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
-    body.extend_from_slice(&exts);
-    let mut hs = vec![1];
-    hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
-    hs.extend_from_slice(&body);
-    let mut rec = vec![0x16, 0x03, 0x01];
-    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
-    rec.extend_from_slice(&hs);
-    rec
-}
-
 #[test]
 fn tls_sni_alert() {
     let rules = r#"
@@ -204,7 +112,7 @@ alert tls any any -> any any (msg:"other sni"; tls.sni; content:"good.example"; 
     let mut h = Harness::new(rules, false);
     let mut c = Conv::new(443);
     let mut frames = c.handshake();
-    frames.extend(c.data(true, &client_hello("www.evil.example")));
+    frames.extend(c.data_acked(true, &client_hello_record("www.evil.example")));
     frames.extend(c.close());
     for f in frames {
         h.frame(&f);
@@ -276,8 +184,8 @@ fn a_new_connection_on_reused_ports_is_inspected_again() {
         c.cseq = 1000 + round * 100_000;
         c.sseq = 5000 + round * 100_000;
         let mut frames = c.handshake();
-        frames.extend(c.data(true, b"GET /admin HTTP/1.1\r\nHost: x\r\n\r\n"));
-        frames.extend(c.data(false, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+        frames.extend(c.data_acked(true, b"GET /admin HTTP/1.1\r\nHost: x\r\n\r\n"));
+        frames.extend(c.data_acked(false, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
         frames.extend(c.close());
         for f in frames {
             h.frame(&f);

@@ -7,16 +7,12 @@ use mamori_engine::{
     Engine, EngineConfig, EveRecord, FileDecision, FileGate, FileInfo, LinkType, PacketIn, PacketResult, Timestamp,
     Verdict,
 };
-use mamori_wire::build::{ethernet, tcp_packet, udp_packet, TcpSpec};
+use mamori_wire::build::{ethernet, udp_packet};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-const CMAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
-const SMAC: [u8; 6] = [2, 0, 0, 0, 0, 2];
-const SYN: u8 = 0x02;
-const ACK: u8 = 0x10;
-const PSH: u8 = 0x08;
-const FIN: u8 = 0x01;
+mod common;
+use common::{Conv, ACK, CMAC, SMAC, SYN};
 
 struct Harness {
     engine: Engine,
@@ -48,76 +44,6 @@ impl Harness {
 
 fn events<'a>(recs: &'a [Value], t: &str) -> Vec<&'a Value> {
     recs.iter().filter(|r| r["event_type"] == t).collect()
-}
-
-/// A TCP conversation with sequence numbers kept for both sides.
-struct Conv {
-    c: IpAddr,
-    s: IpAddr,
-    cp: u16,
-    sp: u16,
-    cseq: u32,
-    sseq: u32,
-}
-
-impl Conv {
-    fn new(sp: u16) -> Conv {
-        Conv {
-            c: "192.168.1.10".parse().unwrap(),
-            s: "203.0.113.5".parse().unwrap(),
-            cp: 40000,
-            sp,
-            cseq: 1000,
-            sseq: 5000,
-        }
-    }
-
-    fn pkt(&self, from_client: bool, seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
-        let (src, dst, sport, dport, ack) = if from_client {
-            (self.c, self.s, self.cp, self.sp, self.sseq)
-        } else {
-            (self.s, self.c, self.sp, self.cp, self.cseq)
-        };
-        let ip = tcp_packet(&TcpSpec { src, dst, sport, dport, seq, ack, flags, window: 65535, payload });
-        if from_client {
-            ethernet(CMAC, SMAC, &ip)
-        } else {
-            ethernet(SMAC, CMAC, &ip)
-        }
-    }
-
-    fn handshake(&mut self) -> Vec<Vec<u8>> {
-        let a = self.pkt(true, self.cseq, SYN, b"");
-        self.cseq += 1;
-        let b = self.pkt(false, self.sseq, SYN | ACK, b"");
-        self.sseq += 1;
-        let c = self.pkt(true, self.cseq, ACK, b"");
-        vec![a, b, c]
-    }
-
-    /// Data from one side, split into `mss`-sized segments.
-    fn data(&mut self, from_client: bool, bytes: &[u8], mss: usize) -> Vec<Vec<u8>> {
-        let mut v = Vec::new();
-        for chunk in bytes.chunks(mss) {
-            let seq = if from_client { self.cseq } else { self.sseq };
-            v.push(self.pkt(from_client, seq, ACK | PSH, chunk));
-            if from_client {
-                self.cseq += chunk.len() as u32;
-            } else {
-                self.sseq += chunk.len() as u32;
-            }
-        }
-        v
-    }
-
-    fn close(&mut self) -> Vec<Vec<u8>> {
-        let a = self.pkt(true, self.cseq, FIN | ACK, b"");
-        self.cseq += 1;
-        let b = self.pkt(false, self.sseq, FIN | ACK, b"");
-        self.sseq += 1;
-        let c = self.pkt(true, self.cseq, ACK, b"");
-        vec![a, b, c]
-    }
 }
 
 fn http_exchange(port: u16, body: &[u8]) -> Vec<Vec<u8>> {

@@ -10,6 +10,7 @@
 //! [`parse_certificate`]) and fingerprints ([`ClientHello::ja3`],
 //! [`ClientHello::ja4`]) are public so QUIC can reuse them on CRYPTO frames.
 
+pub mod build;
 mod certificate;
 mod client_hello;
 mod error;
