@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use nftables::expr::{BinaryOperation, Expression, Meta, MetaKey, NamedExpression, Payload, PayloadField, Range, CT};
+use nftables::expr::{BinaryOperation, Expression, Meta, MetaKey, NamedExpression, Payload, PayloadField, SymHash, CT};
 use nftables::schema::{
     Chain, Element, NfCmd, NfListObject, NfObject, Nftables, Rule, Set, SetFlag, SetType, SetTypeValue, Table,
 };
@@ -40,14 +40,17 @@ fn s(v: &str) -> Cow<'static, str> {
 ///     ip saddr @block4 counter drop  (and daddr, and ip6 with @block6)
 ///     ct mark & 2 == 2 counter drop
 ///     ct mark & 1 == 1 accept
-///     queue flags bypass to 0-1
+///     queue flags bypass to symhash mod 2
 ///   }
 /// }
 /// ```
 ///
-/// The queue rule has no `fanout`: the kernel then picks the queue by a hash of the address pair that
-/// is the same in both directions, so one inspect worker sees both halves of a flow. `bypass` lets
-/// packets through while no inspect worker is bound (fail open).
+/// With more than one queue the rule picks the queue by `symhash` (`queue flags bypass to symhash mod N
+/// offset F`): the kernel's symmetric flow hash over addresses, protocol and ports, the same in both
+/// directions, so one inspect worker sees both halves of a flow while the connections between one pair
+/// of hosts still spread over the workers. A plain range (`to 0-1`) would hash the address pair only,
+/// and one busy pair of hosts would load a single worker. `bypass` lets packets through while no
+/// inspect worker is bound (fail open).
 pub fn ruleset(cfg: &Config, queues: QueueRange) -> Nftables<'static> {
     let r = &cfg.ruleset;
     let table = || s(&r.table);
@@ -101,8 +104,9 @@ pub fn ruleset(cfg: &Config, queues: QueueRange) -> Nftables<'static> {
     let queue_num = if queues.count() == 1 {
         Expression::Number(u32::from(queues.first()))
     } else {
-        Expression::Range(Box::new(Range {
-            range: [Expression::Number(u32::from(queues.first())), Expression::Number(u32::from(queues.last()))],
+        Expression::Named(NamedExpression::SymHash(SymHash {
+            hash_mod: u32::from(queues.count()),
+            offset: Some(u32::from(queues.first())),
         }))
     };
 
@@ -304,10 +308,16 @@ impl Shape {
     }
 }
 
-/// nft prints a single flag as a string and lists anonymous counters with their values.
+/// nft prints a single flag as a string, lists anonymous counters with their values, and leaves out a
+/// hash's zero offset.
 fn even_out(v: &mut Value) {
     match v {
         Value::Object(o) => {
+            if let Some(Value::Object(h)) = o.get_mut("symhash") {
+                if h.get("offset").is_some_and(|x| x.is_null() || x.as_u64() == Some(0)) {
+                    h.remove("offset");
+                }
+            }
             if let Some(flags) = o.get_mut("flags") {
                 if let Value::String(f) = flags {
                     *flags = Value::Array(vec![Value::String(std::mem::take(f))]);
@@ -373,7 +383,7 @@ mod tests {
             {"add": {"rule": {"family": "inet", "table": "mamori", "chain": "forward", "expr": [
                 {"match": {"op": "==", "left": {"&": [{"ct": {"key": "mark"}}, 1]}, "right": 1}}, {"accept": null}]}}},
             {"add": {"rule": {"family": "inet", "table": "mamori", "chain": "forward", "expr": [
-                {"queue": {"num": {"range": [0, 1]}, "flags": ["bypass"]}}]}}},
+                {"queue": {"num": {"symhash": {"mod": 2, "offset": 0}}, "flags": ["bypass"]}}]}}},
         ]});
         assert_eq!(v, want, "{}", serde_json::to_string_pretty(&v).unwrap());
     }
@@ -399,7 +409,7 @@ mod tests {
         }
         assert!(!text.contains("mamori"), "{text}");
         let text = to_json(&ruleset(&c, q(4, 4))).to_string();
-        assert!(text.contains(r#""num":{"range":[4,7]}"#), "{text}");
+        assert!(text.contains(r#""num":{"symhash":{"mod":4,"offset":4}}"#), "{text}");
     }
 
     /// What nft 1.0.6 prints for the table (`nft -j list table inet mamori`), with the queue rule as
@@ -435,7 +445,7 @@ mod tests {
             {"rule": {"family": "inet", "table": "mamori", "chain": "forward", "handle": 10, "expr": [
                 {"match": {"op": "==", "left": {"&": [{"ct": {"key": "mark"}}, 1]}, "right": 1}}, {"accept": null}]}},
             {"rule": {"family": "inet", "table": "mamori", "chain": "forward", "handle": 11, "expr": [
-                {"queue": {"num": {"range": [0, 1]}, "flags": "bypass"}}]}},
+                {"queue": {"num": {"symhash": {"mod": 2}}, "flags": "bypass"}}]}},
         ]})
     }
 

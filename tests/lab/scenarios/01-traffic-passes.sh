@@ -1,5 +1,6 @@
 # Traffic passes the bridge, both ways, through inspect: TCP (HTTP over IPv4
-# and IPv6, an 8 MiB download arrives intact), UDP, ICMP and ICMPv6.
+# and IPv6, an 8 MiB download arrives intact), UDP, ICMP and ICMPv6; the
+# connections of one host pair spread over both inspect queues.
 
 plain=$(cat /lab/plain)
 if [ "$plain" != 1 ]; then
@@ -38,5 +39,15 @@ if [ "$plain" != 1 ]; then
   # The download alone is thousands of packets; a few means inspect was not in the path.
   [ "${packets_after:-0}" -ge $((packets_before + 100)) ] \
     || fail "inspect saw $((${packets_after:-0} - packets_before)) packets of this traffic; it is not in the path"
+  # Connections between one pair of hosts spread over the queues (netd's
+  # symmetric flow hash, not the address pair): 16 connections all on one of
+  # the two queues would happen once in 32,768 runs.
+  last_id() { awk -v q="$1" '$1 == q { print $8 }' /proc/net/netfilter/nfnetlink_queue; }
+  q0=$(last_id 0) q1=$(last_id 1)
+  for _ in $(seq 16); do
+    in_client curl -sS --max-time 10 -o /dev/null "$(url4 index.html)" || fail "HTTP over IPv4 failed while spreading"
+  done
+  [ "$(last_id 0)" -gt "${q0:-0}" ] && [ "$(last_id 1)" -gt "${q1:-0}" ] \
+    || fail "16 connections of one host pair did not reach both queues (queue 0: $q0 -> $(last_id 0), queue 1: $q1 -> $(last_id 1))"
 fi
 pass

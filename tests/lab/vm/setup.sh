@@ -148,5 +148,7 @@ lab_setup() {
   wait_for "in_client ping -c1 -W1 $SERVER4" 30 || setup_error "client cannot ping the server through the bridge"
   ip -d link show
   nft list ruleset
+  # The JSON netd compares its definition with (services/netd/src/ruleset.rs, Shape).
+  nft -j list table inet mamori
   set +x
 }

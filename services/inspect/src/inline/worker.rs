@@ -1,6 +1,6 @@
 //! One worker per queue: packets in, engine, verdicts and answers out.
 //!
-//! The ruleset balances queues by a symmetric hash of the addresses, so both
+//! The ruleset balances queues by a symmetric hash of the flow, so both
 //! directions of a flow reach the same worker and each worker owns a private
 //! engine (no locks on the packet path).
 
