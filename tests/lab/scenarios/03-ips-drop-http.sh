@@ -12,15 +12,8 @@ check inspect_alive "inspect does not answer ping"
 eicar=$(head -c 20 "$WWW/eicar.com.txt")
 
 for url in "http://$SERVER4:8080/eicar.com" "http://[$SERVER6]:8080/eicar.com"; do
-  rm -f /tmp/03-body
   alerts_before=$(eve_count '"signature_id":9000001' '"action":"blocked"')
-  code=$(http_get "$url" /tmp/03-body -D /tmp/03-headers)
-  rc=$?
-  grep -qF "$eicar" /tmp/03-body 2>/dev/null && fail "$url: the EICAR file reached the client (HTTP $code)"
-  [ "$code" = 403 ] || fail "$url: want the block page (HTTP 403), got HTTP $code (curl exit $rc)"
-  grep -qi '^content-type: *text/html; *charset=utf-8' /tmp/03-headers \
-    || fail "$url: block page Content-Type is '$(grep -i '^content-type' /tmp/03-headers | tr -d '\r')'"
-  grep -qF 'ブロック' /tmp/03-body || fail "$url: the 403 page does not say ブロック"
+  get_block_page "$url" /tmp/03-body "$eicar"
   grep -qF '03-1234-5678' /tmp/03-body || fail "$url: the block page lacks the contact from inspect.toml"
   wait_for "[ \$(eve_count '\"signature_id\":9000001' '\"action\":\"blocked\"') -gt $alerts_before ]" 10 \
     || fail "$url: no EVE alert with action blocked for sid 9000001"

@@ -24,9 +24,8 @@ flaps_lan=$(cat /sys/class/net/lan0/carrier_changes)
 # Load, all under the inspection depth so inspect sees every packet: an
 # interactive TCP session (200 lines, 50 ms apart, each echoed), two paced
 # downloads (IPv4 and IPv6, ~10 s each) and a steady TCP stream.
-in_client bash -c 'for i in $(seq 1 200); do echo "line $i"; sleep 0.05; done' \
-  | in_client socat -t 10 -T 20 - "TCP:$SERVER4:7000" >/tmp/07-echo.out 2>/tmp/07-echo.err &
-echo_pid=$!
+echo_session 200 /tmp/07-echo.out /tmp/07-echo.err
+echo_pid=$ECHO_PID
 in_client curl -sS --max-time 90 -o /tmp/07-dl4 -w '%{http_code}' "$(url4 "$(slow slow.bin)")" \
   >/tmp/07-dl4.code 2>/tmp/07-dl4.err &
 dl4=$!

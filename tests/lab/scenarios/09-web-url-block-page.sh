@@ -11,14 +11,7 @@ pages_before=$(inspect_stat block_pages)
 payload=$(cat "$WWW/listed/payload.exe")
 
 for url in "$(url4 listed/payload.exe)" "$(url6 listed/payload.exe)"; do
-  rm -f /tmp/09-body /tmp/09-headers
-  code=$(http_get "$url" /tmp/09-body -D /tmp/09-headers)
-  rc=$?
-  grep -qF "$payload" /tmp/09-body 2>/dev/null && fail "$url: the listed file reached the client (HTTP $code)"
-  [ "$code" = 403 ] || fail "$url: want the block page (HTTP 403), got HTTP $code (curl exit $rc)"
-  grep -qi '^content-type: *text/html; *charset=utf-8' /tmp/09-headers \
-    || fail "$url: block page Content-Type is '$(grep -i '^content-type' /tmp/09-headers | tr -d '\r')'"
-  grep -qF 'ブロック' /tmp/09-body || fail "$url: the 403 page does not say ブロック"
+  get_block_page "$url" /tmp/09-body "$payload"
   grep -qF 'マルウェア配布サイト' /tmp/09-body || fail "$url: the block page does not name the threat (マルウェア配布サイト)"
   grep -qF '— lab</dd>' /tmp/09-body || fail "$url: the block page does not name the list 'lab'"
   grep -qF '/listed/payload.exe' /tmp/09-body || fail "$url: the block page does not show the blocked URL"

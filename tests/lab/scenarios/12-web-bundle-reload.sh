@@ -19,9 +19,8 @@ out=$(dns_query c2.fresh.example "$SERVER4" a)
 
 # Load, under the inspection depth: an interactive session (150 lines, 50 ms
 # apart, each echoed) and a paced download (slow.bin, ~10 s).
-in_client bash -c 'for i in $(seq 1 150); do echo "line $i"; sleep 0.05; done' \
-  | in_client socat -t 10 -T 20 - "TCP:$SERVER4:7000" >/tmp/12-echo.out 2>/tmp/12-echo.err &
-echo_pid=$!
+echo_session 150 /tmp/12-echo.out /tmp/12-echo.err
+echo_pid=$ECHO_PID
 in_client curl -sS --max-time 90 -o /tmp/12-dl -w '%{http_code}' "$(url4 "$(slow slow.bin)")" \
   >/tmp/12-dl.code 2>/tmp/12-dl.err &
 dl=$!

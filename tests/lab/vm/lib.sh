@@ -141,6 +141,31 @@ http_get() {
   in_client curl -sS -g --max-time "${HTTP_TIMEOUT:-10}" -o "$_out" -w '%{http_code}' "$@" "$_url" 2>>"$LAB_RUN/curl.err"
 }
 
+# get_block_page URL BODY FORBIDDEN: fetch URL into BODY (headers into
+# BODY.headers) and fail unless the client got the Japanese block page (HTTP
+# 403, UTF-8 HTML, says ブロック) and not the blocked content (FORBIDDEN, a
+# fixed string from it).
+get_block_page() {
+  _url=$1 _body=$2 _forbidden=$3
+  rm -f "$_body" "$_body.headers"
+  _code=$(http_get "$_url" "$_body" -D "$_body.headers")
+  _rc=$?
+  grep -qF "$_forbidden" "$_body" 2>/dev/null && fail "$_url: the blocked content reached the client (HTTP $_code)"
+  [ "$_code" = 403 ] || fail "$_url: want the block page (HTTP 403), got HTTP $_code (curl exit $_rc)"
+  grep -qi '^content-type: *text/html; *charset=utf-8' "$_body.headers" \
+    || fail "$_url: block page Content-Type is '$(grep -i '^content-type' "$_body.headers" | tr -d '\r')'"
+  grep -qF 'ブロック' "$_body" || fail "$_url: the 403 page does not say ブロック"
+}
+
+# echo_session LINES OUT ERR: in the background, an interactive TCP session
+# from the client to the server's echo port (7000): LINES lines, 50 ms apart,
+# each echoed back into OUT; socat's errors into ERR. Sets ECHO_PID.
+echo_session() {
+  in_client bash -c "for i in \$(seq 1 $1); do echo \"line \$i\"; sleep 0.05; done" \
+    | in_client socat -t 10 -T 20 - "TCP:$SERVER4:7000" >"$2" 2>"$3" &
+  ECHO_PID=$!
+}
+
 # udp_echo HOST PORT MSG: send MSG in one datagram from the client, print the
 # first datagram that comes back (nothing within 5 s: prints nothing).
 udp_echo() {
