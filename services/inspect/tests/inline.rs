@@ -273,7 +273,8 @@ fn inline_bridge_passes_blocks_resets_bypasses_and_fails_open() {
         matches!(&reset, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
         "expected a reset, got {reset:?}"
     );
-    assert!(lab.stat("rejects") >= 1);
+    // The reset is injected before the worker counts it: wait for the count.
+    assert!(wait_for(Duration::from_secs(5), || lab.stat("rejects") >= 1), "reject counted");
 
     // Past the inspection depth the flow is bypassed, and that is counted.
     let before = lab.stat("flows_bypassed");
