@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 use mamori_applayer::Direction;
 use mamori_apps::{classify, App};
+use mamori_testkit::testdata_dir;
 use support::Key;
 
 /// Agreement reached; raise it when the classifier improves.
@@ -23,11 +24,6 @@ struct Expected {
     label: String,
     /// `None` when nDPI's app is not one we name.
     app: Option<App>,
-}
-
-fn testdata() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/ndpi");
-    p.is_dir().then_some(p)
 }
 
 fn parse_out(text: &str) -> Vec<Expected> {
@@ -57,7 +53,7 @@ fn hex(b: &[u8]) -> String {
 
 #[test]
 fn agreement_with_ndpi() {
-    let Some(dir) = testdata() else {
+    let Some(dir) = testdata_dir("ndpi") else {
         eprintln!("skipping: nDPI test data not present");
         return;
     };

@@ -9,7 +9,7 @@ use mamori_applayer::{AppProto, Direction};
 use mamori_rules::{Action, Buffer, Only};
 
 use crate::build::{tx_index, Detector};
-use crate::flow::{Deferred, FlowDetect, MAX_DEFERRED};
+use crate::flow::{Deferred, FlowDetect, TxScan, MAX_DEFERRED, MAX_PENDING};
 use crate::hs;
 use crate::inspect::{inspect, Buf, Ctx};
 use crate::packet::{conditions_match, header_matches, FlowFacts, Packet, Tuple};
@@ -31,6 +31,12 @@ pub trait TxSource {
     fn tx_id(&self) -> u64;
     /// Instance `idx` of `buffer` (0 for single-valued buffers), if present.
     fn buffer(&self, buffer: Buffer, idx: usize) -> Option<Cow<'_, [u8]>>;
+    /// `buffer` only ever grows by appending while the transaction lives
+    /// (a body), so a later inspection need only scan its new bytes. A
+    /// buffer that comes back shorter than before is scanned whole again.
+    fn append_only(&self, _buffer: Buffer) -> bool {
+        false
+    }
 }
 
 /// Why a packet is dropped (EVE `drop.reason`).
@@ -113,6 +119,8 @@ pub struct Detect {
     ctx: Ctx,
     tmp: Vec<u8>,
     scan_buf: Vec<u8>,
+    /// Candidates from growing transaction buffers (reused allocation).
+    grown: Vec<u32>,
 }
 
 impl Detect {
@@ -139,6 +147,7 @@ impl Detect {
             ctx: Ctx::default(),
             tmp: Vec::new(),
             scan_buf: Vec::new(),
+            grown: Vec::new(),
         }
     }
 
@@ -307,27 +316,52 @@ impl Detect {
         }
         let det = &*self.det;
         let Some(g) = tx_index(tx.proto(), dir).and_then(|i| det.tx.get(i)) else { return false };
-        self.cands.clear();
-        for (list, pf) in &g.dbs {
-            let Some(def) = det.lists.get(usize::from(*list)) else { continue };
-            for idx in 0..MAX_INSTANCES {
-                let Some(b) = tx.buffer(def.buffer, idx) else { break };
-                if def.has_transforms {
-                    transform::apply(&def.steps, &b, &mut self.scan_buf);
-                    scan(pf, &self.scan_buf, &mut self.scratch, &mut self.cands);
-                } else {
-                    scan(pf, &b, &mut self.scratch, &mut self.cands);
+        let tx_id = tx.tx_id();
+        // Candidates from growing buffers are kept apart (`grown`): they are
+        // what the next inspection must verify again without rescanning.
+        let mut prev = flow.take_tx_scan(tx_id, dir);
+        let mut scanned = Vec::new();
+        let mut grown = std::mem::take(&mut self.grown);
+        loop {
+            self.cands.clear();
+            grown.clear();
+            scanned.clear();
+            let mut shrunk = false;
+            for (list, pf) in &g.dbs {
+                let Some(def) = det.lists.get(usize::from(*list)) else { continue };
+                for idx in 0..MAX_INSTANCES {
+                    let Some(b) = tx.buffer(def.buffer, idx) else { break };
+                    if def.has_transforms {
+                        transform::apply(&def.steps, &b, &mut self.scan_buf);
+                        scan(pf, &self.scan_buf, &mut self.scratch, &mut self.cands);
+                    } else if tx.append_only(def.buffer) {
+                        let done = prev.as_ref().and_then(|s| s.scanned(*list, idx)).unwrap_or(0);
+                        shrunk |= done > b.len();
+                        let from = done.min(b.len()).saturating_sub(pf.max_len.saturating_sub(1));
+                        scan(pf, b.get(from..).unwrap_or_default(), &mut self.scratch, &mut grown);
+                        scanned.push((*list, idx, b.len()));
+                    } else {
+                        scan(pf, &b, &mut self.scratch, &mut self.cands);
+                    }
                 }
             }
+            // A growing buffer was replaced: what was found in its old bytes
+            // no longer holds, so scan everything from the start.
+            if shrunk && prev.take().is_some() {
+                continue;
+            }
+            break;
         }
+        if let Some(s) = prev {
+            grown.extend_from_slice(&s.pending);
+        }
+        grown.sort_unstable();
+        grown.dedup();
+        self.cands.extend_from_slice(&grown);
         self.cands.extend_from_slice(&g.always);
-        if self.cands.is_empty() {
-            return false;
-        }
         self.cands.sort_unstable();
         self.cands.dedup();
         let t = if dir == f.dir { Tuple::of(p) } else { Tuple::of(p).reversed() };
-        let tx_id = tx.tx_id();
         let mut any = false;
         for &n in &self.cands {
             if flow.tx_fired(tx_id, dir, n) {
@@ -347,6 +381,13 @@ impl Detect {
                 }
             }
         }
+        if !scanned.is_empty() {
+            grown.retain(|&n| !flow.tx_fired(tx_id, dir, n));
+            if grown.len() <= MAX_PENDING {
+                flow.put_tx_scan(TxScan { tx_id, dir, scanned, pending: std::mem::take(&mut grown) });
+            }
+        }
+        self.grown = grown;
         any
     }
 

@@ -8,13 +8,18 @@ use mamori_applayer::Direction;
 use mamori_rules::{BitCmd, FlowintOp};
 
 use crate::hs;
-use crate::sig::{BitOp, IntOp, IntValue};
+use crate::sig::{BitOp, IntOp, IntValue, ListId};
 
 /// Bytes of earlier stream data kept in front of new data, so patterns that
 /// straddle segments verify.
 pub(crate) const STREAM_OVERLAP: usize = 2048;
 /// Transactions whose fired signatures are remembered per flow.
 const TX_MEMORY: usize = 16;
+/// Transactions whose scan state (see [`TxScan`]) is remembered per flow.
+const TX_SCANS: usize = 4;
+/// Candidates a [`TxScan`] keeps; with more, the next inspection of the
+/// transaction scans everything again instead.
+pub(crate) const MAX_PENDING: usize = 1024;
 /// Flowbits and flowints a flow may hold.
 const MAX_VARS: usize = 256;
 
@@ -36,6 +41,26 @@ struct TxFired {
     sigs: Vec<u32>,
 }
 
+/// How far the last inspection of a transaction (in one direction) scanned
+/// its growing buffers (bodies, which only ever get appended to), and the
+/// signatures those bytes made candidates that have not matched yet. The
+/// next inspection scans only the new bytes (plus a pattern's length of
+/// overlap) and verifies these candidates again, so a body that arrives in
+/// many segments is scanned once in all instead of once per segment.
+pub(crate) struct TxScan {
+    pub tx_id: u64,
+    pub dir: Direction,
+    /// (list, instance, bytes scanned).
+    pub scanned: Vec<(ListId, usize, usize)>,
+    pub pending: Vec<u32>,
+}
+
+impl TxScan {
+    pub fn scanned(&self, list: ListId, idx: usize) -> Option<usize> {
+        self.scanned.iter().find(|(l, i, _)| *l == list && *i == idx).map(|s| s.2)
+    }
+}
+
 /// Per-flow detection state; the engine keeps one in each flow.
 #[derive(Default)]
 pub struct FlowDetect {
@@ -46,6 +71,7 @@ pub struct FlowDetect {
     pub(crate) iponly_done: [bool; 2],
     pub(crate) stream: [StreamSide; 2],
     fired: VecDeque<TxFired>,
+    tx_scans: VecDeque<TxScan>,
     /// Signatures without a prefilter pattern already fired on the stream.
     pub(crate) stream_fired: Vec<u32>,
     pub(crate) pass: bool,
@@ -191,6 +217,20 @@ impl FlowDetect {
     /// Whether `sig` already fired on this transaction and direction.
     pub(crate) fn tx_fired(&self, tx_id: u64, dir: Direction, sig: u32) -> bool {
         self.fired.iter().any(|f| f.tx_id == tx_id && f.dir == dir && f.sigs.contains(&sig))
+    }
+
+    /// The scan state of a transaction, taken out (put it back with
+    /// [`FlowDetect::put_tx_scan`]).
+    pub(crate) fn take_tx_scan(&mut self, tx_id: u64, dir: Direction) -> Option<TxScan> {
+        let pos = self.tx_scans.iter().position(|s| s.tx_id == tx_id && s.dir == dir)?;
+        self.tx_scans.remove(pos)
+    }
+
+    pub(crate) fn put_tx_scan(&mut self, scan: TxScan) {
+        if self.tx_scans.len() >= TX_SCANS {
+            self.tx_scans.pop_front();
+        }
+        self.tx_scans.push_back(scan);
     }
 
     pub(crate) fn mark_tx(&mut self, tx_id: u64, dir: Direction, sig: u32) {

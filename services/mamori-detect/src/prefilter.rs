@@ -78,7 +78,8 @@ impl PatternSet {
             flat.extend(v);
         }
         starts.push(flat.len() as u32);
-        Prefilter { db, starts, sigs: flat }
+        let max_len = self.pats.iter().map(|(b, _)| b.len()).max().unwrap_or(0);
+        Prefilter { db, starts, sigs: flat, max_len }
     }
 }
 
@@ -87,6 +88,9 @@ pub(crate) struct Prefilter {
     pub db: Database,
     starts: Vec<u32>,
     sigs: Vec<u32>,
+    /// The longest pattern: a match that ends in new bytes of a growing
+    /// buffer starts at most this many bytes minus one before them.
+    pub max_len: usize,
 }
 
 impl Prefilter {

@@ -5,33 +5,26 @@
 //! here); the alert-only cases get a hand-written check of what their rules
 //! match on: which request names appear in which packet.
 
-mod support;
-
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use mamori_applayer::{Direction, NullSink, ParseCtx, Probe, StreamParser};
 use mamori_dns::{parse_message, probe_udp, DnsEve, DnsEvent, DnsTcpParser};
+use mamori_testkit::{read_capture, testdata_dir, Transport};
 use serde_json::Value;
-use support::{read_packets, Transport};
 
 fn testdata() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/suricata-verify/tests/dns");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        println!("notice: {} missing, skipping", p.display());
-        None
-    }
+    testdata_dir("suricata-verify/tests/dns")
 }
 
 /// One EVE dns record per message, with the pcap packet (1-based) that
 /// completed it.
 fn replay(pcap: &Path) -> Vec<(usize, Value)> {
-    let packets = read_packets(pcap);
+    let packets = read_capture(pcap).unwrap_or_else(|e| panic!("{e}"));
     let mut out = Vec::new();
     let mut tx_id = 0u64;
     let mut tcp = DnsTcpParser::new();
-    let mut client: Option<(std::net::IpAddr, u16)> = None;
+    let mut client: Option<SocketAddr> = None;
     let mut next_seq: [Option<u32>; 2] = [None, None];
     for (i, p) in packets.iter().enumerate() {
         let pcap_cnt = i + 1;
@@ -45,13 +38,14 @@ fn replay(pcap: &Path) -> Vec<(usize, Value)> {
                 out.push((pcap_cnt, serde_json::to_value(DnsEve::new(&m, tx_id)).unwrap()));
                 tx_id += 1;
             }
-            Transport::Tcp { seq, syn, .. } => {
-                let me = (p.src, p.sport);
+            Transport::Tcp { seq, flags } => {
+                let syn = flags.syn();
+                let me = p.src;
                 let c = *client.get_or_insert(me);
                 let dir = if c == me { Direction::ToServer } else { Direction::ToClient };
                 let slot = &mut next_seq[dir.index()];
-                let start = slot.unwrap_or(seq.wrapping_add(u32::from(*syn)));
-                if *syn {
+                let start = slot.unwrap_or(seq.wrapping_add(u32::from(syn)));
+                if syn {
                     *slot = Some(seq.wrapping_add(1));
                     continue;
                 }

@@ -66,7 +66,7 @@ fn http_flow(uri: &str, body: &[u8]) -> Vec<Vec<u8>> {
     let mut frames = c.handshake();
     let req = format!("GET {uri} HTTP/1.1\r\nHost: www.example.jp\r\nUser-Agent: curl/8.0\r\n\r\n");
     frames.extend(c.data_acked(true, req.as_bytes()));
-    let mut resp = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    let mut resp = response_head(body.len()).into_bytes();
     resp.extend_from_slice(body);
     frames.extend(c.data_acked(false, &resp));
     frames.extend(c.close());
@@ -172,6 +172,62 @@ reject tcp any any -> any 25 (msg:"no smtp"; flags:S; sid:41;)
     }
     assert!(h.verdicts.iter().all(|(v, _)| *v == Verdict::Accept));
     assert_eq!(sids(&h.finish()), vec![40]);
+}
+
+/// A 30 KB response body in 1000-byte segments: each segment's new bytes
+/// are scanned once, so what the body holds must still be found when it
+/// straddles segments, when a rule's pattern came segments before the rest
+/// of the rule, and when the rule also needs the request.
+fn long_body() -> (Vec<u8>, usize) {
+    let mut body = vec![b'.'; 30_000];
+    let head = response_head(body.len()).len();
+    let mut put = |at: usize, s: &[u8]| body[at..at + s.len()].copy_from_slice(s);
+    put(500, b"first-part-marker");
+    // Ten bytes before the end of the tenth segment of the response.
+    let straddle = 10_000 - head - 10;
+    put(straddle, b"straddles-the-boundary");
+    put(25_000, b"second-part-marker");
+    put(29_980, b"tail-marker");
+    (body, head + straddle + b"straddles-the-boundary".len())
+}
+
+fn response_head(len: usize) -> String {
+    format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n\r\n")
+}
+
+#[test]
+fn body_patterns_are_found_across_segments_and_inspections() {
+    let rules = r#"
+alert http any any -> any any (msg:"both parts"; file.data; content:"first-part-marker"; fast_pattern; content:"second-part-marker"; distance:0; sid:20;)
+alert http any any -> any any (msg:"straddles"; file.data; content:"straddles-the-boundary"; sid:21;)
+alert http any any -> any any (msg:"absent"; file.data; content:"not-in-the-body"; sid:22;)
+alert http any any -> any any (msg:"status and tail"; http.stat_code; content:"200"; file.data; content:"tail-marker"; sid:23;)
+alert http any any -> any any (msg:"parts out of order"; file.data; content:"second-part-marker"; content:"first-part-marker"; distance:0; sid:24;)
+"#;
+    let (body, _) = long_body();
+    let mut h = Harness::new(rules, false);
+    for f in http_flow("/dl/file.bin", &body) {
+        h.frame(&f);
+    }
+    let mut got = sids(&h.finish());
+    got.sort_unstable();
+    assert_eq!(got, vec![20, 21, 23]);
+}
+
+#[test]
+fn inline_drop_acts_on_the_segment_that_completes_a_body_pattern() {
+    let rules =
+        r#"drop http any any -> any any (msg:"straddles"; file.data; content:"straddles-the-boundary"; sid:21;)"#;
+    let (body, end) = long_body();
+    let mut h = Harness::new(rules, true);
+    for f in http_flow("/dl/file.bin", &body) {
+        h.frame(&f);
+    }
+    // Handshake (3), request and its ACK (2), then each 1000-byte response
+    // segment followed by its ACK.
+    let segment = (end - 1) / 1000;
+    let first_drop = h.verdicts.iter().position(|(v, _)| *v == Verdict::Drop).expect("dropped");
+    assert_eq!(first_drop, 5 + 2 * segment, "the segment holding the pattern's last byte is dropped");
 }
 
 #[test]

@@ -4,14 +4,14 @@
 //! http.hostname, dns query), and for TLS the same JA3 client hash.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use mamori_inspect::replay::{replay_records, ReplayOptions};
+use mamori_testkit::ndpi::field;
 use serde_json::Value;
 
 fn testdata() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/ndpi");
-    p.is_dir().then_some(p)
+    mamori_testkit::testdata_dir("ndpi")
 }
 
 /// One expected flow from a `result/*.out` file.
@@ -21,12 +21,6 @@ struct Expected {
     family: String,
     name: String,
     ja3c: Option<String>,
-}
-
-fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    let start = line.find(&format!("[{key}: "))? + key.len() + 3;
-    let end = line[start..].find(']')? + start;
-    Some(&line[start..end])
 }
 
 fn parse_out(text: &str) -> Vec<Expected> {

@@ -1,21 +1,20 @@
 //! Test helper: per-flow facts from the nDPI captures.
 //!
-//! Minimal link/IP/TCP/UDP decoding (the real decoder lives in mamori-wire,
-//! which this crate must not depend on) and tiny peeks for the names the
+//! Packets come from mamori-testkit (a dev-dependency only: the classifier
+//! itself must not depend on a packet decoder); tiny peeks find the names the
 //! engine would hand the classifier: TLS SNI, DNS question, HTTP Host, and
 //! QUIC SNI through mamori-quic.
 
 #![allow(dead_code)]
 
 pub mod names;
-pub mod packets;
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use mamori_applayer::Direction;
 use mamori_apps::{FlowFacts, NameSource, Transport};
+use mamori_testkit::L4;
 
 /// Flow key with the endpoints in canonical order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -123,31 +122,25 @@ impl Flow {
 
 /// All flows of one capture, in order of first packet.
 pub fn flows(path: &Path) -> Vec<Flow> {
-    let mut table: HashMap<Key, usize> = HashMap::new();
-    let mut out: Vec<Flow> = Vec::new();
-    packets::for_each_packet(path, |p| {
-        let key = Key::new(p.proto, p.src, p.dst);
-        let idx = match table.get(&key) {
-            Some(i) => *i,
-            None => {
-                let transport = if p.proto == 6 { Transport::Tcp } else { Transport::Udp };
-                // The side that sent a bare SYN is the client; otherwise the
-                // first sender, except that a well-known source port marks a
-                // server answering.
-                let server_first =
-                    p.proto == 6 && ((p.syn && p.ack) || (!p.syn && p.src.port() < 1024 && p.dst.port() >= 1024));
-                let (client, server) = if server_first { (p.dst, p.src) } else { (p.src, p.dst) };
-                let mut flow = Flow::new(transport, client, server);
-                flow.facts.server_ip = Some(server.ip());
-                out.push(flow);
-                table.insert(key, out.len() - 1);
-                out.len() - 1
-            }
-        };
-        let Some(f) = out.get_mut(idx) else { return };
-        let dir = if p.src == f.client { Direction::ToServer } else { Direction::ToClient };
-        f.packet(dir, p.payload);
-    });
+    let segments = mamori_testkit::read_capture(path).unwrap_or_else(|e| panic!("{e}"));
+    let mut out = Vec::new();
+    for group in mamori_testkit::group_flows(segments) {
+        let Some((_, p)) = group.packets.first() else { continue };
+        let transport = if p.l4() == L4::Tcp { Transport::Tcp } else { Transport::Udp };
+        // The side that sent a bare SYN is the client; otherwise the first
+        // sender, except that a well-known source port marks a server
+        // answering.
+        let server_first =
+            p.l4() == L4::Tcp && ((p.syn() && p.ack()) || (!p.syn() && p.src.port() < 1024 && p.dst.port() >= 1024));
+        let (client, server) = if server_first { (p.dst, p.src) } else { (p.src, p.dst) };
+        let mut flow = Flow::new(transport, client, server);
+        flow.facts.server_ip = Some(server.ip());
+        for (_, p) in &group.packets {
+            let dir = if p.src == flow.client { Direction::ToServer } else { Direction::ToClient };
+            flow.packet(dir, &p.payload);
+        }
+        out.push(flow);
+    }
     out
 }
 

@@ -137,6 +137,11 @@ impl TxSource for HttpView<'_> {
         self.tx.tx_id
     }
 
+    fn append_only(&self, buffer: Buffer) -> bool {
+        // Bodies are appended to until BODY_LIMIT and never rewritten.
+        matches!(buffer, Buffer::HttpRequestBody | Buffer::FileData)
+    }
+
     fn buffer(&self, buffer: Buffer, idx: usize) -> Option<Cow<'_, [u8]>> {
         let (req, resp) = (&self.tx.request, &self.tx.response);
         let to_server = self.dir == Direction::ToServer;

@@ -1,29 +1,18 @@
-//! Test helper: minimal pcap -> TCP stream extraction and a driver that
-//! runs the HTTP parser over every flow of a capture.
+//! Test helper: TCP streams of a capture as parser input events, and a
+//! driver that runs the HTTP parser over every flow of a capture.
 //!
-//! Ethernet / Linux SLL / BSD loopback / raw IP, IPv4 and IPv6, TCP only.
-//! Per direction, segments are ordered by sequence number; retransmitted
-//! bytes are dropped; holes left at the end become gaps.
+//! Capture reading, decoding, flow grouping and in-order delivery come from
+//! mamori-testkit; what is HTTP's own is which side is the client and when a
+//! direction closes. Holes left at the end become gaps.
 
 #![allow(dead_code)]
 
 use mamori_applayer::{Direction, MemorySink, ParseCtx, Probe, StreamParser};
 use mamori_http::{probe, HttpConfig, HttpEvent, HttpParser, HttpTx};
-use pcap_file::pcap::PcapReader;
-use pcap_file::DataLink;
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
-
-/// The shared test data folder, or `None` (test skipped) when absent.
-pub fn testdata() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("NOTICE: {} not found, skipping", p.display());
-        None
-    }
-}
+pub use mamori_testkit::testdata;
+use mamori_testkit::{group_flows, read_capture, Delivery, TcpDir, L4};
+use std::collections::BTreeMap;
+use std::path::Path;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ev {
@@ -32,211 +21,61 @@ pub enum Ev {
     Close(Direction),
 }
 
-type Endpoint = (Vec<u8>, u16);
-
-struct Seg {
-    src: Endpoint,
-    dst: Endpoint,
-    seq: u32,
-    syn: bool,
-    ack: bool,
-    fin_or_rst: bool,
-    payload: Vec<u8>,
-}
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes([*b.get(at)?, *b.get(at + 1)?, *b.get(at + 2)?, *b.get(at + 3)?]))
-}
-
-fn parse_ip(ip: &[u8]) -> Option<Seg> {
-    let version = ip.first()? >> 4;
-    let (src, dst, proto, l4) = match version {
-        4 => {
-            let ihl = usize::from(ip.first()? & 0x0f) * 4;
-            let total = usize::from(be16(ip, 2)?);
-            let end = total.min(ip.len());
-            (ip.get(12..16)?.to_vec(), ip.get(16..20)?.to_vec(), *ip.get(9)?, ip.get(ihl..end)?)
-        }
-        6 => {
-            let plen = usize::from(be16(ip, 4)?);
-            let end = (40 + plen).min(ip.len());
-            (ip.get(8..24)?.to_vec(), ip.get(24..40)?.to_vec(), *ip.get(6)?, ip.get(40..end)?)
-        }
-        _ => return None,
-    };
-    if proto != 6 {
-        return None;
-    }
-    let sport = be16(l4, 0)?;
-    let dport = be16(l4, 2)?;
-    let seq = be32(l4, 4)?;
-    let doff = usize::from(l4.get(12)? >> 4) * 4;
-    let flags = *l4.get(13)?;
-    Some(Seg {
-        src: (src, sport),
-        dst: (dst, dport),
-        seq,
-        syn: flags & 0x02 != 0,
-        ack: flags & 0x10 != 0,
-        fin_or_rst: flags & 0x05 != 0,
-        payload: l4.get(doff..)?.to_vec(),
-    })
-}
-
-fn parse_frame(link: DataLink, f: &[u8]) -> Option<Seg> {
-    match link {
-        DataLink::ETHERNET => {
-            let mut et = be16(f, 12)?;
-            let mut off = 14;
-            while et == 0x8100 || et == 0x88a8 {
-                et = be16(f, off + 2)?;
-                off += 4;
-            }
-            match et {
-                0x0800 | 0x86dd => parse_ip(f.get(off..)?),
-                _ => None,
-            }
-        }
-        DataLink::LINUX_SLL => parse_ip(f.get(16..)?),
-        DataLink::NULL | DataLink::LOOP => parse_ip(f.get(4..)?),
-        DataLink::RAW | DataLink::IPV4 | DataLink::IPV6 => parse_ip(f),
-        _ => None,
-    }
-}
-
 /// One TCP connection's events, in capture order.
 #[derive(Debug, Default)]
 pub struct Flow {
     pub events: Vec<Ev>,
 }
 
-#[derive(Default)]
-struct Side {
-    next: Option<u32>,
-    pending: BTreeMap<u32, Vec<u8>>,
-    closed: bool,
-}
-
-fn rel(a: u32, b: u32) -> i64 {
-    i64::from(a.wrapping_sub(b) as i32)
-}
-
-impl Side {
-    /// Takes a segment; returns in-order bytes now deliverable.
-    fn take(&mut self, seq: u32, payload: Vec<u8>, out: &mut Vec<Vec<u8>>) {
-        let next = *self.next.get_or_insert(seq);
-        let d = rel(seq, next);
-        if d > 0 {
-            self.pending.entry(seq).or_insert(payload);
-            return;
-        }
-        let skip = usize::try_from(-d).unwrap_or(usize::MAX);
-        if skip >= payload.len() {
-            return; // retransmission
-        }
-        let fresh = payload[skip..].to_vec();
-        self.next = Some(next.wrapping_add(fresh.len() as u32));
-        out.push(fresh);
-        // Drain buffered segments that now fit.
-        loop {
-            let next = self.next.unwrap_or(0);
-            let Some((&s, _)) = self.pending.iter().find(|(&s, _)| rel(s, next) <= 0) else {
-                break;
-            };
-            let p = self.pending.remove(&s).unwrap_or_default();
-            let skip = usize::try_from(-rel(s, next)).unwrap_or(usize::MAX);
-            if skip < p.len() {
-                let fresh = p[skip..].to_vec();
-                self.next = Some(next.wrapping_add(fresh.len() as u32));
-                out.push(fresh);
-            }
-        }
-    }
-}
-
 /// Reads a capture and splits it into TCP flows (in order of first
 /// packet). The client is the SYN sender, else the side whose first bytes
 /// probe as an HTTP request, else the higher port.
 pub fn read_flows(path: &Path) -> Vec<Flow> {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut reader = PcapReader::new(file).expect("pcap header");
-    let link = reader.header().datalink;
-    let mut segs = Vec::new();
-    while let Some(pkt) = reader.next_packet() {
-        let Ok(pkt) = pkt else { break };
-        if let Some(s) = parse_frame(link, &pkt.data) {
-            segs.push(s);
+    let segments = read_capture(path).unwrap_or_else(|e| panic!("{e}"));
+    let tcp = segments.into_iter().filter(|s| s.l4() == L4::Tcp).collect();
+    group_flows(tcp).iter().map(|f| Flow { events: flow_events(f) }).collect()
+}
+
+fn flow_events(flow: &mamori_testkit::Flow) -> Vec<Ev> {
+    let segs = || flow.packets.iter().map(|(_, s)| s);
+    let (a, b) = (flow.key.a, flow.key.b);
+    let client = segs()
+        .find(|s| s.syn() && !s.ack())
+        .or_else(|| segs().find(|s| !s.payload.is_empty() && probe(Direction::ToServer, &s.payload) == Probe::Match))
+        .map(|s| s.src)
+        .unwrap_or(if a.port() > b.port() { a } else { b });
+    let mut sides = [TcpDir::default(), TcpDir::default()];
+    let mut closed = [false; 2];
+    let mut events = Vec::new();
+    for s in segs() {
+        let dir = if s.src == client { Direction::ToServer } else { Direction::ToClient };
+        let side = &mut sides[dir.index()];
+        let data = side.push(s);
+        if s.syn() {
+            continue;
+        }
+        if !data.is_empty() {
+            events.push(Ev::Data(dir, data));
+        }
+        let flags = s.flags();
+        if (flags.fin() || flags.rst()) && !closed[dir.index()] && !side.has_held() {
+            closed[dir.index()] = true;
+            events.push(Ev::Close(dir));
         }
     }
-    // Group by unordered endpoint pair.
-    let mut order: Vec<(Endpoint, Endpoint)> = Vec::new();
-    let mut groups: HashMap<(Endpoint, Endpoint), Vec<Seg>> = HashMap::new();
-    for s in segs {
-        let key = if s.src <= s.dst { (s.src.clone(), s.dst.clone()) } else { (s.dst.clone(), s.src.clone()) };
-        if !groups.contains_key(&key) {
-            order.push(key.clone());
+    // Holes never filled become gaps, then the direction closes.
+    for dir in [Direction::ToServer, Direction::ToClient] {
+        for d in sides[dir.index()].finish() {
+            events.push(match d {
+                Delivery::Data(b) => Ev::Data(dir, b),
+                Delivery::Gap(n) => Ev::Gap(dir, n),
+            });
         }
-        groups.entry(key).or_default().push(s);
+        if !closed[dir.index()] {
+            events.push(Ev::Close(dir));
+        }
     }
-    let mut flows = Vec::new();
-    for key in order {
-        let segs = groups.remove(&key).unwrap_or_default();
-        let client = segs
-            .iter()
-            .find(|s| s.syn && !s.ack)
-            .map(|s| s.src.clone())
-            .or_else(|| {
-                segs.iter()
-                    .find(|s| !s.payload.is_empty() && probe(Direction::ToServer, &s.payload) == Probe::Match)
-                    .map(|s| s.src.clone())
-            })
-            .unwrap_or_else(|| if key.0 .1 > key.1 .1 { key.0.clone() } else { key.1.clone() });
-        let mut sides = [Side::default(), Side::default()];
-        let mut events = Vec::new();
-        for s in segs {
-            let dir = if s.src == client { Direction::ToServer } else { Direction::ToClient };
-            let side = &mut sides[dir.index()];
-            if s.syn {
-                side.next = Some(s.seq.wrapping_add(1));
-                continue;
-            }
-            if !s.payload.is_empty() {
-                let mut out = Vec::new();
-                side.take(s.seq, s.payload, &mut out);
-                events.extend(out.into_iter().map(|b| Ev::Data(dir, b)));
-            }
-            if s.fin_or_rst && !side.closed && side.pending.is_empty() {
-                side.closed = true;
-                events.push(Ev::Close(dir));
-            }
-        }
-        // Holes never filled become gaps, then the direction closes.
-        for dir in [Direction::ToServer, Direction::ToClient] {
-            let side = &mut sides[dir.index()];
-            while let Some((&s, _)) = side.pending.iter().next() {
-                let p = side.pending.remove(&s).unwrap_or_default();
-                let next = side.next.unwrap_or(s);
-                let d = rel(s, next);
-                if d > 0 {
-                    events.push(Ev::Gap(dir, d as u64));
-                    side.next = Some(s);
-                }
-                let mut out = Vec::new();
-                side.take(s, p, &mut out);
-                events.extend(out.into_iter().map(|b| Ev::Data(dir, b)));
-            }
-            if !side.closed {
-                side.closed = true;
-                events.push(Ev::Close(dir));
-            }
-        }
-        flows.push(Flow { events });
-    }
-    flows
+    events
 }
 
 /// What running the parser over a flow produced.
