@@ -13,17 +13,27 @@ use mamori_rules::{Buffer, Classifications, RuleSet, ThresholdConfig, Vars};
 
 use crate::{Detect, Detector, FlowDetect, FlowFacts, Packet, TcpHdr, TxSource};
 
-struct Tx<'a>(&'a [u8], AppProto);
+/// Every buffer of the transaction holds the same bytes; `grows` makes
+/// the body buffers append-only, so the incremental body scan is driven.
+struct Tx<'a> {
+    data: &'a [u8],
+    proto: AppProto,
+    id: u64,
+    grows: bool,
+}
 
 impl TxSource for Tx<'_> {
     fn proto(&self) -> AppProto {
-        self.1
+        self.proto
     }
     fn tx_id(&self) -> u64 {
-        0
+        self.id
     }
     fn buffer(&self, _b: Buffer, idx: usize) -> Option<Cow<'_, [u8]>> {
-        (idx == 0).then_some(Cow::Borrowed(self.0))
+        (idx == 0).then_some(Cow::Borrowed(self.data))
+    }
+    fn append_only(&self, b: Buffer) -> bool {
+        self.grows && matches!(b, Buffer::FileData | Buffer::HttpRequestBody)
     }
 }
 
@@ -72,8 +82,13 @@ pub fn run(data: &[u8]) {
         d.packet(&mut flow, &p, &f);
         d.stream(&mut flow, &p, &f, dir, piece);
         for proto in [AppProto::Http, AppProto::Tls, AppProto::Dns] {
-            let _ = d.tx(&mut flow, &p, &f, dir, &Tx(piece, proto), 0);
+            let _ = d.tx(&mut flow, &p, &f, dir, &Tx { data: piece, proto, id: 0, grows: false }, 0);
         }
+        // A body growing piece by piece; now and then it comes back shorter
+        // (a replaced buffer must be scanned whole again).
+        let end = if i % 6 == 5 { step } else { (i + 1).saturating_mul(step) };
+        let body = payload.get(..end.min(payload.len())).unwrap_or_default();
+        let _ = d.tx(&mut flow, &p, &f, dir, &Tx { data: body, proto: AppProto::Http, id: 1, grows: true }, 0);
         if i % 5 == 4 {
             d.stream_gap(&mut flow, dir, 3);
         }
