@@ -295,6 +295,11 @@ impl Detect {
         self.release(flow, Direction::ToServer, true);
     }
 
+    /// The stream of `dir` ended; what was kept to scan it is freed.
+    pub fn stream_end(&mut self, flow: &mut FlowDetect, dir: Direction) {
+        flow.stream_end(dir);
+    }
+
     /// Stream bytes of `dir` were lost.
     pub fn stream_gap(&mut self, flow: &mut FlowDetect, dir: Direction, len: u64) {
         flow.stream_gap(dir, len);

@@ -262,6 +262,20 @@ impl FlowDetect {
         start
     }
 
+    /// Bytes held to scan this flow's streams (windows).
+    pub fn held_bytes(&self) -> usize {
+        self.stream.iter().map(|s| s.window.capacity()).sum()
+    }
+
+    /// The stream of `dir` ended (FIN or RST): its window and prefilter
+    /// stream are freed now rather than when the lingering flow expires.
+    pub(crate) fn stream_end(&mut self, dir: Direction) {
+        let side = &mut self.stream[dir.index()];
+        side.base = side.base.saturating_add(side.window.len() as u64);
+        side.window = Vec::new();
+        side.hs = None;
+    }
+
     /// A gap in the stream: earlier bytes are no longer contiguous.
     pub(crate) fn stream_gap(&mut self, dir: Direction, len: u64) {
         let side = &mut self.stream[dir.index()];

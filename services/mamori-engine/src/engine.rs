@@ -174,6 +174,22 @@ impl Engine {
         self.flows.len()
     }
 
+    /// Bytes the flows hold for inspection: bodies kept for `file.data`
+    /// and stream windows (a closed connection lingers in the table for
+    /// `tcp_closed` seconds, and should hold none). O(flows).
+    pub fn inspection_bytes(&self) -> usize {
+        self.flows
+            .iter()
+            .map(|f| {
+                let app = match &f.data.app {
+                    App::Stream(s) => s.held_bytes(),
+                    _ => 0,
+                };
+                app + f.data.detect.as_ref().map_or(0, |d| d.held_bytes())
+            })
+            .sum()
+    }
+
     /// Bytes held in out-of-order buffers across all flows.
     pub fn stream_bytes(&self) -> usize {
         self.stream_bytes
@@ -811,6 +827,9 @@ fn tcp_segment(
                     s.inspect(i);
                 }
             }
+            if let Some(i) = insp.as_mut() {
+                i.stream_end(d);
+            }
         }
     } else if ev.sender_done {
         td.streams[i].close(&mut |c| feed(cfg, counters, app, dir, c, files, out, insp));
@@ -819,6 +838,9 @@ fn tcp_segment(
             if let Some(i) = insp.as_mut().filter(|i| i.stream_on) {
                 s.inspect(i);
             }
+        }
+        if let Some(i) = insp.as_mut() {
+            i.stream_end(dir);
         }
     }
 }

@@ -58,6 +58,10 @@ impl Inspector<'_, '_> {
         self.d.stream(self.flow, self.pkt, &self.facts, dir, data);
     }
 
+    pub fn stream_end(&mut self, dir: Direction) {
+        self.d.stream_end(self.flow, dir);
+    }
+
     pub fn gap(&mut self, dir: Direction, len: u64) {
         self.d.stream_gap(self.flow, dir, len);
     }

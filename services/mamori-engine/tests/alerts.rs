@@ -231,6 +231,30 @@ fn inline_drop_acts_on_the_segment_that_completes_a_body_pattern() {
 }
 
 #[test]
+fn a_finished_connection_holds_no_inspection_buffers() {
+    // Closed connections stay in the flow table for a minute (late
+    // retransmissions); at a few hundred connections a second their bodies
+    // and stream windows would add up to gigabytes.
+    let rules = r#"
+alert http any any -> any any (msg:"absent"; file.data; content:"not-in-the-body"; sid:22;)
+alert tcp any any -> any any (msg:"raw"; flow:established; content:"not-in-the-stream"; sid:25;)
+"#;
+    let (body, _) = long_body();
+    let frames = http_flow("/dl/file.bin", &body);
+    let mut h = Harness::new(rules, true);
+    let half = frames.len() / 2;
+    for f in &frames[..half] {
+        h.frame(f);
+    }
+    assert!(h.engine.inspection_bytes() > 10_000, "half the body is kept for file.data, and stream windows");
+    for f in &frames[half..] {
+        h.frame(f);
+    }
+    assert_eq!(h.engine.flow_count(), 1, "the closed connection lingers");
+    assert_eq!(h.engine.inspection_bytes(), 0, "{}", h.engine.inspection_bytes());
+}
+
+#[test]
 fn a_new_connection_on_reused_ports_is_inspected_again() {
     let rules = r#"alert http any any -> any any (msg:"admin url"; http.uri; content:"/admin"; sid:30;)"#;
     let mut h = Harness::new(rules, false);

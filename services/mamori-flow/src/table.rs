@@ -163,6 +163,11 @@ impl<T> FlowTable<T> {
         Lookup { id: FlowId { index, generation }, dir, created: true, evicted }
     }
 
+    /// Every flow in the table (for statistics; O(table size)).
+    pub fn iter(&self) -> impl Iterator<Item = &Flow<T>> {
+        self.slots.iter().filter_map(|s| s.flow.as_ref())
+    }
+
     pub fn get(&self, id: FlowId) -> Option<&Flow<T>> {
         let slot = self.slots.get(id.index as usize)?;
         (slot.generation == id.generation).then_some(())?;

@@ -18,6 +18,10 @@ pub(crate) struct HttpSession {
     bodies: Bodies,
     /// (transaction, direction) that progressed since the last inspection.
     dirty: Vec<(u64, Direction)>,
+    /// Transactions whose response completed: their bodies go after the
+    /// inspection that sees them complete (a closed connection lingers in
+    /// the flow table for a minute, its bodies need not).
+    finished: Vec<u64>,
 }
 
 /// Unlogged transactions remembered at most (the parser bounds its own).
@@ -52,7 +56,12 @@ impl HttpSession {
                         }
                     }
                 }
-                HttpEvent::ResponseComplete { tx_id } => self.log(tx_id, out),
+                HttpEvent::ResponseComplete { tx_id } => {
+                    self.log(tx_id, out);
+                    if self.inspecting && !self.finished.contains(&tx_id) && self.finished.len() < MAX_DIRTY {
+                        self.finished.push(tx_id);
+                    }
+                }
                 HttpEvent::RequestComplete { .. } => {}
                 HttpEvent::Anomaly(a) => out.anomalies.push(a),
             }
@@ -133,12 +142,16 @@ impl AppSession for HttpSession {
         self.inspecting = true;
     }
 
+    fn held_bytes(&self) -> usize {
+        self.bodies.bufs.iter().map(|b| b.data.capacity()).sum()
+    }
+
     fn inspect(&mut self, insp: &mut Inspector<'_, '_>) {
         if self.dirty.is_empty() {
             return;
         }
         // Drained in place: the list keeps its allocation across packets.
-        let HttpSession { parser, bodies, dirty, .. } = self;
+        let HttpSession { parser, bodies, dirty, finished, .. } = self;
         for (tx_id, dir) in dirty.drain(..) {
             let Some(tx) = parser.tx(tx_id) else { continue };
             let view = HttpView {
@@ -149,6 +162,7 @@ impl AppSession for HttpSession {
             };
             insp.tx(dir, &view, &|| vec![("http", to_value(&tx.eve()))]);
         }
-        bodies.retain(|t| parser.tx(t).is_some());
+        bodies.retain(|t| parser.tx(t).is_some() && !finished.contains(&t));
+        finished.clear();
     }
 }

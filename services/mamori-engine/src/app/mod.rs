@@ -58,6 +58,10 @@ pub(crate) trait AppSession {
     fn flush(&mut self, _out: &mut AppOut) {}
     /// Rules are loaded: keep what transaction inspection needs (bodies).
     fn enable_inspection(&mut self) {}
+    /// Bytes kept for inspection (bodies and the like).
+    fn held_bytes(&self) -> usize {
+        0
+    }
     /// Hand the transactions that progressed since the last call to the IPS.
     fn inspect(&mut self, _insp: &mut Inspector<'_, '_>) {}
 }
