@@ -81,7 +81,7 @@ mod tests {
 
     fn segments_in(bytes: &[u8]) -> Vec<Segment> {
         let mut out = Vec::new();
-        let _ = for_each_frame_in(bytes, &mut |f| out.extend(decode_frame(f).ok()));
+        let _ = for_each_frame_in(bytes, Path::new("test.pcap"), &mut |f| out.extend(decode_frame(f).ok()));
         out
     }
 
