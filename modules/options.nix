@@ -189,6 +189,17 @@ in
         default = 0;
         description = "First NFQUEUE number; queues are first .. first+count-1.";
       };
+      skipPureAcks = mkOption {
+        type = types.bool;
+        default = true;
+        description = ''
+          Accept the payload-less ACKs of established TCP connections without
+          queueing them to mamori-inspect, which needs only SYN, FIN, RST and
+          data segments. About half the packets of a short connection are
+          such ACKs. Turn off to have every packet inspected (EVE flow
+          events then count them).
+        '';
+      };
     };
 
     marks = {

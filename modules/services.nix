@@ -47,6 +47,7 @@ let
       queue_count = cfg.queues.count;
       bypass_mark = cfg.marks.bypass;
       block_mark = cfg.marks.block;
+      skip_pure_acks = cfg.queues.skipPureAcks;
     };
     blocklist.files = [
       "/etc/mamori/blocklist.txt"

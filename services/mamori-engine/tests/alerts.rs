@@ -274,3 +274,73 @@ fn a_new_connection_on_reused_ports_is_inspected_again() {
     let recs = h.finish();
     assert_eq!(sids(&recs), vec![30, 30, 30], "each connection alerts: {recs:#?}");
 }
+
+/// Whether an Ethernet/IPv4 frame is a TCP segment with only ACK set and no payload: what the
+/// appliance's ruleset (netd, `skip_pure_acks`) accepts without queueing once conntrack calls the
+/// connection established, the handshake's last ACK included.
+fn pure_ack(frame: &[u8]) -> bool {
+    let ip = &frame[14..];
+    let ihl = usize::from(ip[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    let tcp = &ip[ihl..];
+    ip[9] == 6 && tcp[13] & 0x3f == 0x10 && total == ihl + usize::from(tcp[12] >> 4) * 4
+}
+
+#[test]
+fn the_engine_needs_no_pure_acks() {
+    let rules = r#"
+alert tcp any any -> any 80 (msg:"request on an established flow"; flow:established,to_server; content:"GET /dl/"; sid:40;)
+alert http any any -> any any (msg:"both parts"; file.data; content:"first-part-marker"; fast_pattern; content:"second-part-marker"; distance:0; sid:20;)
+alert http any any -> any any (msg:"straddles"; flow:established,to_client; file.data; content:"straddles-the-boundary"; sid:21;)
+alert tcp any 80 -> any any (msg:"raw stream tail"; flow:established,to_client; content:"tail-marker"; sid:41;)
+"#;
+    let (body, end) = long_body();
+    let frames = http_flow("/dl/file.bin", &body);
+    let without: Vec<&Vec<u8>> = frames.iter().filter(|f| !pure_ack(f)).collect();
+    // The handshake's ACK, the request's, one per response segment, the last one.
+    assert_eq!(frames.len() - without.len(), 1 + 1 + 31 + 1);
+
+    let run = |frames: &[&Vec<u8>]| {
+        let mut h = Harness::new(rules, false);
+        for f in frames {
+            h.frame(f);
+        }
+        let held = h.engine.inspection_bytes();
+        let recs = h.finish();
+        let mut got = sids(&recs);
+        got.sort_unstable();
+        let pick = |t: &str, keys: &[&str]| -> Vec<Value> {
+            recs.iter()
+                .filter(|r| r["event_type"] == t)
+                .map(|r| keys.iter().map(|k| r.pointer(k).cloned().unwrap_or(Value::Null)).collect())
+                .collect()
+        };
+        let http = pick("http", &["/http/url", "/http/status", "/http/length"]);
+        let files = pick("fileinfo", &["/fileinfo/sha256", "/fileinfo/size", "/fileinfo/state", "/fileinfo/gaps"]);
+        (got, http, files, held)
+    };
+    let all: Vec<&Vec<u8>> = frames.iter().collect();
+    let (sids_all, http_all, files_all, held_all) = run(&all);
+    let (sids_without, http_without, files_without, held_without) = run(&without);
+    assert_eq!(sids_all, vec![20, 21, 40, 41]);
+    assert_eq!(sids_without, sids_all);
+    assert_eq!(http_without, http_all);
+    assert_eq!(files_all.len(), 1);
+    assert_eq!(files_without, files_all);
+    assert_eq!((held_all, held_without), (0, 0), "buffers are released at FIN either way");
+
+    // Inline, the drop lands on the response segment holding the pattern's last byte.
+    let rules_drop = rules
+        .replace("alert http any any -> any any (msg:\"straddles\"", "drop http any any -> any any (msg:\"straddles\"");
+    let run_drop = |frames: &[&Vec<u8>]| {
+        let mut h = Harness::new(&rules_drop, true);
+        for f in frames {
+            h.frame(f);
+        }
+        let at = h.verdicts.iter().position(|(v, _)| *v == Verdict::Drop).expect("dropped");
+        frames[at].clone()
+    };
+    let segment = (end - 1) / 1000;
+    assert_eq!(run_drop(&all), *all[5 + 2 * segment]);
+    assert_eq!(run_drop(&without), *all[5 + 2 * segment]);
+}

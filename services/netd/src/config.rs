@@ -175,6 +175,9 @@ pub struct RulesetConfig {
     pub queue_count: Option<u16>,
     pub bypass_mark: u32,
     pub block_mark: u32,
+    /// Accept the payload-less ACKs of established connections without queueing them (the
+    /// engine needs SYN, FIN, RST and data; see `ruleset::pure_ack_chain`).
+    pub skip_pure_acks: bool,
 }
 
 impl RulesetConfig {
@@ -339,6 +342,7 @@ struct RawRuleset {
     queue_count: Option<u16>,
     bypass_mark: u32,
     block_mark: u32,
+    skip_pure_acks: bool,
 }
 
 impl Default for RawRuleset {
@@ -351,6 +355,7 @@ impl Default for RawRuleset {
             queue_count: None,
             bypass_mark: 1,
             block_mark: 2,
+            skip_pure_acks: true,
         }
     }
 }
@@ -439,6 +444,7 @@ impl RawConfig {
                 queue_count: r.queue_count,
                 bypass_mark: r.bypass_mark,
                 block_mark: r.block_mark,
+                skip_pure_acks: r.skip_pure_acks,
             },
             blocklist: BlocklistConfig { files: self.blocklist.files },
         })
@@ -481,6 +487,7 @@ mod tests {
         assert_eq!(c.ruleset.block_set_v6, "block6");
         assert_eq!((c.ruleset.queue_first, c.ruleset.queue_count), (0, None));
         assert_eq!((c.ruleset.bypass_mark, c.ruleset.block_mark), (1, 2));
+        assert!(c.ruleset.skip_pure_acks);
         assert_eq!(
             c.blocklist.files,
             vec![PathBuf::from("/var/lib/mamori/blocklist.txt"), PathBuf::from("/var/lib/mamori/intel-blocklist.txt")]
@@ -504,11 +511,13 @@ mod tests {
             queue_count = 2
             bypass_mark = 1
             block_mark = 2
+            skip_pure_acks = false
             [blocklist]
             files = ["/a.txt", "/b.txt"]
         "#)
         .unwrap()
         .config;
+        assert!(!c.ruleset.skip_pure_acks);
         assert_eq!(c.bridge.wan, PortSelector::Name("wan0".parse().unwrap()));
         assert_eq!(c.bridge.lan, PortSelector::Mac(MacAddr([0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0x0f])));
         let q = c.ruleset.queues();

@@ -7,7 +7,8 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::net::UdpSocket;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
@@ -20,7 +21,7 @@ use mamori_netd::config::{self, Config};
 use mamori_netd::firewall::{Firewall, TableOutcome};
 use mamori_netd::netlink::{self, BridgeError, Converged};
 use mamori_netd::nft::Nft;
-use mamori_netd::ruleset::ruleset;
+use mamori_netd::ruleset::{ruleset, CHAIN, PURE_ACK_CHAIN};
 use serde_json::Value;
 
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -478,4 +479,90 @@ fn table_loads_and_sets_filter_bridged_traffic_and_update_in_place() {
     let o = fw.sync_sets(&blocklist("192.0.2.2\n")).unwrap();
     assert_eq!((o.added, o.removed), (1, 0));
     assert!(blocked(&br, &tx4, &rx4, "192.0.2.2:7000", b"v4 blocked again"));
+}
+
+/// (packets, bytes) summed over the counters of one chain.
+fn chain_counters(ns: &Ns, chain: &str) -> (u64, u64) {
+    let v: Value = serde_json::from_str(&ns.exec(&["nft", "-j", "list", "chain", "inet", "mamori", chain])).unwrap();
+    v["nftables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o.get("rule"))
+        .flat_map(|r| r["expr"].as_array().unwrap().iter())
+        .filter_map(|e| e.get("counter"))
+        .fold((0, 0), |(p, b), c| (p + c["packets"].as_u64().unwrap(), b + c["bytes"].as_u64().unwrap()))
+}
+
+/// Sends `len` bytes from `client` to the listener's side and reads the server's 2-byte answer.
+fn transfer(client: &mut TcpStream, listener: &TcpListener, len: usize) {
+    std::thread::scope(|s| {
+        let server = s.spawn(|| {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut got = 0;
+            let mut buf = [0u8; 65536];
+            while got < len {
+                let n = conn.read(&mut buf).unwrap();
+                assert!(n > 0, "the client closed after {got} of {len} bytes");
+                got += n;
+            }
+            conn.write_all(b"ok").unwrap();
+        });
+        client.write_all(&vec![b'x'; len]).unwrap();
+        let mut ok = [0u8; 2];
+        client.read_exact(&mut ok).unwrap();
+        assert_eq!(&ok, b"ok");
+        server.join().unwrap();
+    });
+}
+
+#[test]
+fn pure_acks_skip_the_queue_and_every_data_byte_reaches_it() {
+    if !nft_available() {
+        return skip("nft is not installed");
+    }
+    let (br, ha, hb) = match (Ns::new("ack"), Ns::new("aa"), Ns::new("ab")) {
+        (Ok(br), Ok(ha), Ok(hb)) => (br, ha, hb),
+        (Err(reason), ..) | (_, Err(reason), _) | (.., Err(reason)) => return skip(&reason),
+    };
+    ports(&br, Some((&ha, &hb)));
+    ha.ip(&["addr", "add", "192.0.2.1/24", "dev", "wanp"]);
+    hb.ip(&["addr", "add", "192.0.2.2/24", "dev", "lanp"]);
+    ha.ip(&["addr", "add", "2001:db8::1/64", "dev", "wanp", "nodad"]);
+    hb.ip(&["addr", "add", "2001:db8::2/64", "dev", "lanp", "nodad"]);
+    let cfg = config(&format!("{PORTS}[ruleset]\nqueue_count = 2\n"));
+    converge_in(&br, &cfg).unwrap();
+
+    // In place of the queue rule (which this kernel may lack, and which would pass everything
+    // unseen without a listener) a counter: what it counts is what inspect would be given.
+    let mut definition = ruleset(&cfg, cfg.ruleset.queues());
+    let objects = definition.objects.to_mut();
+    let queue = objects.pop().unwrap();
+    assert!(serde_json::to_string(&queue).unwrap().contains("\"queue\""), "the last rule is the queue rule");
+    let counter: Value = serde_json::json!({"add": {"rule": {"family": "inet", "table": "mamori", "chain": CHAIN,
+        "expr": [{"counter": null}]}}});
+    objects.push(serde_json::from_value(counter).unwrap());
+    let mut fw = Firewall::with_definition(br.nft(), &cfg, definition);
+    assert_eq!(fw.ensure_table().unwrap(), TableOutcome::Created);
+    assert_eq!(fw.ensure_table().unwrap(), TableOutcome::Unchanged, "the listing of the pure-ACK chain compares equal");
+
+    const LEN: usize = 2 << 20;
+    for server in ["192.0.2.2:7100", "[2001:db8::2]:7100"] {
+        let (acks_before, queued_before) = (chain_counters(&br, PURE_ACK_CHAIN), chain_counters(&br, CHAIN));
+        let listener = hb.enter(|| TcpListener::bind(server)).unwrap();
+        let to: std::net::SocketAddr = server.parse().unwrap();
+        let mut stream = ha.enter(|| TcpStream::connect_timeout(&to, DEADLINE)).unwrap();
+        transfer(&mut stream, &listener, LEN);
+        drop(stream);
+        let acks = chain_counters(&br, PURE_ACK_CHAIN);
+        let queued = chain_counters(&br, CHAIN);
+        let (ack_packets, ack_bytes) = (acks.0 - acks_before.0, acks.1 - acks_before.1);
+        let (queued_packets, queued_bytes) = (queued.0 - queued_before.0, queued.1 - queued_before.1);
+        // The receiver acknowledged 2 MB: those ACKs went round the queue, each only headers.
+        assert!(ack_packets >= 10, "{server}: {ack_packets} pure ACKs skipped the queue");
+        assert!(ack_bytes <= ack_packets * 80, "{server}: {ack_bytes} bytes in {ack_packets} pure ACKs");
+        // Every data byte (and the handshake, FINs and the answer) still reaches the queue.
+        assert!(queued_bytes >= LEN as u64 + 2, "{server}: only {queued_bytes} bytes reached the queue position");
+        assert!(queued_packets >= 3, "{server}: {queued_packets} packets reached the queue position");
+    }
 }

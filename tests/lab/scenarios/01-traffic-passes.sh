@@ -1,6 +1,7 @@
 # Traffic passes the bridge, both ways, through inspect: TCP (HTTP over IPv4
 # and IPv6, an 8 MiB download arrives intact), UDP, ICMP and ICMPv6; the
-# connections of one host pair spread over both inspect queues.
+# connections of one host pair spread over both inspect queues; the
+# download's payload-less ACKs skip the queue (netd's pure_ack chain).
 
 plain=$(cat /lab/plain)
 if [ "$plain" != 1 ]; then
@@ -8,6 +9,13 @@ if [ "$plain" != 1 ]; then
   packets_before=$(inspect_stat packets)
   [ -n "$packets_before" ] || fail "inspect stats has no \"packets\" counter: $(inspect_ctl stats)"
 fi
+
+# Packets netd's pure_ack chain accepted without queueing them.
+pure_acks() {
+  nft list chain inet mamori pure_ack 2>/dev/null |
+    awk '{ for (i = 1; i < NF; i++) if ($i == "packets") s += $(i + 1) } END { print s + 0 }'
+}
+acks_before=$(pure_acks)
 
 body=$(in_client curl -sS --max-time 10 "$(url4 index.html)")
 [ "$body" = "hello from the mamori lab" ] || fail "HTTP over IPv4: got '$body'"
@@ -17,6 +25,11 @@ body=$(in_client curl -sS -g --max-time 10 "$(url6 index.html)")
 code=$(HTTP_TIMEOUT=60 http_get "$(url4 big.bin)" /tmp/01-big.bin) || fail "8 MiB download failed (curl exit $?, HTTP $code)"
 [ "$(sha /tmp/01-big.bin)" = "$(www_sha big.bin)" ] || fail "8 MiB download arrived corrupted or short"
 rm -f /tmp/01-big.bin
+if [ "$plain" != 1 ]; then
+  acks=$(($(pure_acks) - acks_before))
+  [ "$acks" -ge 10 ] || fail "the 8 MiB download's ACKs were queued ($acks skipped the queue; netd's pure_ack chain)"
+  log "pure ACKs not queued during the download: $acks"
+fi
 
 out=$(udp_echo "$SERVER4" 9000 udp-hello-4)
 [ "$out" = udp-hello-4 ] || fail "UDP over IPv4: echo got '$out'"
