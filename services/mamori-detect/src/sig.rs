@@ -342,10 +342,16 @@ fn choose_fast(rule: &Rule, lists: &[SigList], table: &ListTable, tx: bool) -> O
         Some(Fast { list, bytes, nocase: c.nocase })
     };
     if let Some((d, c)) = rule.fast_pattern() {
-        if c.negated || !eligible(d) {
+        if !c.negated && eligible(d) {
+            return pick(d, c);
+        }
+        // A transaction rule whose `fast_pattern` is on the packet payload
+        // (common in ET Open: `content:"…"; fast_pattern; http.method; …`)
+        // would otherwise be verified for every transaction; any positive
+        // content of its transaction buffers is as necessary a condition.
+        if !tx || c.negated {
             return None;
         }
-        return pick(d, c);
     }
     let mut best: Option<(&Detection, &Content)> = None;
     for d in &rule.detections {

@@ -114,8 +114,13 @@ impl Flow {
     }
 
     fn tx(&mut self, dir: Direction, tx: &dyn TxSource) -> Vec<u32> {
+        self.tx_in(dir, tx, b"")
+    }
+
+    /// A transaction inspected on a packet carrying `payload`.
+    fn tx_in(&mut self, dir: Direction, tx: &dyn TxSource, payload: &[u8]) -> Vec<u32> {
         self.ts += 1_000_000;
-        let pkt = make(self.ts, &Pkt::tcp(dir, b""));
+        let pkt = make(self.ts, &Pkt::tcp(dir, payload));
         let f = self.facts(dir, false);
         let _ = self.d.tx(&mut self.f, &pkt, &f, dir, tx, 1);
         self.finish(&pkt).0
@@ -380,6 +385,29 @@ alert http any any -> any any (http.user_agent; content:"curl"; sid:5;)
     assert_eq!(f.tx(TS, &tx), Vec::<u32>::new(), "each rule fires once per transaction");
     let resp = Http { uri: b"/", host: b"h", ua: None, body: b"X5O!EICAR-STANDARD" };
     assert_eq!(f.tx(TC, &resp), vec![4], "file.data on the response side");
+}
+
+#[test]
+fn a_transaction_rule_with_a_payload_fast_pattern_is_prefiltered_on_its_buffers() {
+    // ET Open writes many HTTP rules this way; the payload pattern cannot
+    // prefilter a transaction, so the rule used to be verified for every one.
+    let rules = r#"
+alert http any any -> any any (content:"user="; fast_pattern; http.uri; content:"/login"; startswith; sid:1;)
+alert http any any -> any any (content:!"user="; fast_pattern; http.uri; content:"/login"; sid:2;)
+"#;
+    let det = detector(rules);
+    assert_eq!(det.report().unfiltered_tx, 1, "only the rule whose fast pattern is negated runs unfiltered");
+    let mut f = Flow::new(&det, false);
+    f.app = Some(AppProto::Http);
+    let login = Http { uri: b"/login", host: b"h", ua: None, body: b"" };
+    assert_eq!(f.tx_in(TS, &login, b"POST /login HTTP/1.1\r\n\r\nuser=x"), vec![1]);
+    let mut f = Flow::new(&det, false);
+    f.app = Some(AppProto::Http);
+    assert_eq!(f.tx_in(TS, &login, b"GET /login HTTP/1.1\r\n\r\n"), vec![2], "the payload content still decides");
+    let mut f = Flow::new(&det, false);
+    f.app = Some(AppProto::Http);
+    let other = Http { uri: b"/index.html", host: b"h", ua: None, body: b"" };
+    assert_eq!(f.tx_in(TS, &other, b"POST /index.html HTTP/1.1\r\n\r\nuser=x"), Vec::<u32>::new());
 }
 
 struct Dns(&'static [&'static [u8]]);
