@@ -2,10 +2,11 @@
 //! evaluation order, grouped by what they inspect, with their prefilter
 //! databases compiled (or loaded from a cache).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use mamori_applayer::{AppProto, Direction};
-use mamori_rules::{Action, RuleSet, ThresholdConfig};
+use mamori_rules::{Action, IpSet, PortSet, RuleSet, ThresholdConfig};
 use sha2::{Digest, Sha256};
 
 use crate::cache::{self, DbCache};
@@ -75,6 +76,8 @@ pub struct BuildReport {
 /// thread inspects with its own [`crate::Detect`].
 pub struct Detector {
     pub(crate) sigs: Vec<Sig>,
+    /// Distinct (addresses, ports, direction) among `sigs` (`Sig::addr_class`).
+    pub(crate) addr_classes: usize,
     pub(crate) thresholds: Vec<SigThresholds>,
     pub(crate) lists: Vec<ListDef>,
     pub(crate) iponly: Vec<u32>,
@@ -147,6 +150,7 @@ impl Detector {
 
         let mut det = Detector {
             sigs: Vec::new(),
+            addr_classes: 0,
             thresholds: th,
             lists: Vec::new(),
             iponly: Vec::new(),
@@ -333,6 +337,7 @@ impl Detector {
             .map(|s| (s.num, &*s.src, &*s.dst, s.bidir))
             .collect();
         det.iponly_index = IpOnlyIndex::build(&ip_rules);
+        det.addr_classes = assign_addr_classes(&mut sigs);
         det.sigs = sigs;
         det.lists = table.defs;
         det.report = report;
@@ -363,4 +368,17 @@ impl Detector {
     pub fn inspects_stream(&self) -> bool {
         self.stream.db.is_some() || !self.stream.always.is_empty()
     }
+}
+
+/// Numbers the distinct address/port headers; returns how many there are.
+/// ET Open's ~25,000 signatures share a few hundred.
+fn assign_addr_classes(sigs: &mut [Sig]) -> usize {
+    type Key = (Arc<IpSet>, Arc<IpSet>, Arc<PortSet>, Arc<PortSet>, bool);
+    let mut classes: HashMap<Key, u32> = HashMap::new();
+    for s in sigs.iter_mut() {
+        let key = (s.src.clone(), s.dst.clone(), s.src_ports.clone(), s.dst_ports.clone(), s.bidir);
+        let next = classes.len() as u32;
+        s.addr_class = *classes.entry(key).or_insert(next);
+    }
+    classes.len()
 }

@@ -12,7 +12,7 @@ use crate::build::{tx_index, Detector};
 use crate::flow::{Deferred, FlowDetect, TxScan, MAX_DEFERRED, MAX_PENDING};
 use crate::hs;
 use crate::inspect::{inspect, Buf, Ctx};
-use crate::packet::{conditions_match, header_matches, FlowFacts, Packet, Tuple};
+use crate::packet::{conditions_match, header_matches, AddrMemo, FlowFacts, Packet, Tuple};
 use crate::prefilter::Prefilter;
 use crate::sig::{class_of, flow_dir_ok, Sig, SigInfo, SigKind};
 use crate::threshold::ThresholdState;
@@ -117,6 +117,7 @@ pub struct Detect {
     queue: Vec<Pending>,
     cands: Vec<u32>,
     ctx: Ctx,
+    addr: AddrMemo,
     tmp: Vec<u8>,
     scan_buf: Vec<u8>,
     /// Candidates from growing transaction buffers (reused allocation).
@@ -145,6 +146,7 @@ impl Detect {
             queue: Vec::new(),
             cands: Vec::new(),
             ctx: Ctx::default(),
+            addr: AddrMemo::default(),
             tmp: Vec::new(),
             scan_buf: Vec::new(),
             grown: Vec::new(),
@@ -208,7 +210,7 @@ impl Detect {
         self.cands.dedup();
         for &n in &self.cands {
             let Some(sig) = det.sigs.get(n as usize) else { continue };
-            if matches(det, sig, flow, p, f, &t, f.dir, &Src::Packet, &mut self.ctx, &mut self.tmp) {
+            if matches(det, sig, flow, p, f, &t, f.dir, &Src::Packet, &mut self.ctx, &mut self.addr, &mut self.tmp) {
                 post_match(sig, flow);
                 push(&mut self.queue, Pending { sig: n, dir: f.dir, tuple: t, tx_id: None, stream: false, tag: 0 });
             }
@@ -256,7 +258,7 @@ impl Detect {
         for &n in &self.cands {
             let Some(sig) = det.sigs.get(n as usize) else { continue };
             let src = Src::Stream { window: &window, anchor: start };
-            if matches(det, sig, flow, p, f, &t, dir, &src, &mut self.ctx, &mut self.tmp) {
+            if matches(det, sig, flow, p, f, &t, dir, &src, &mut self.ctx, &mut self.addr, &mut self.tmp) {
                 post_match(sig, flow);
                 if sig.fast.is_none() && flow.stream_fired.len() < MAX_STREAM_FIRED {
                     flow.stream_fired.push(n);
@@ -373,7 +375,7 @@ impl Detect {
                 continue;
             }
             let Some(sig) = det.sigs.get(n as usize) else { continue };
-            if matches(det, sig, flow, p, f, &t, dir, &Src::Tx(tx), &mut self.ctx, &mut self.tmp) {
+            if matches(det, sig, flow, p, f, &t, dir, &Src::Tx(tx), &mut self.ctx, &mut self.addr, &mut self.tmp) {
                 flow.mark_tx(tx_id, dir, n);
                 post_match(sig, flow);
                 any = true;
@@ -510,12 +512,13 @@ fn matches(
     dir: Direction,
     src: &Src<'_>,
     ctx: &mut Ctx,
+    addr: &mut AddrMemo,
     tmp: &mut Vec<u8>,
 ) -> bool {
+    // Cheapest checks first (all are pure): the address and port sets come
+    // after the flow and header-field conditions, which turn away most of
+    // the unfiltered signatures (`flags:S`, `dsize`) on most packets.
     if sig.app.is_some_and(|a| f.app_proto != Some(a)) {
-        return false;
-    }
-    if !header_matches(sig, p, t) {
         return false;
     }
     if sig.flow.established.is_some_and(|e| e != f.established) || !flow_dir_ok(&sig.flow, dir) {
@@ -525,7 +528,10 @@ fn matches(
         (Some(Only::Only), Src::Packet) | (Some(Only::Never), Src::Stream { .. }) => return false,
         _ => {}
     }
-    if !conditions_match(sig, p, f, t) {
+    if !sig.proto.matches(p.proto, p.ipv6) || !conditions_match(sig, p, f, t) {
+        return false;
+    }
+    if !addr.matches(det.addr_classes, sig, p.proto, t) {
         return false;
     }
     if sig.xbits_test || !flow.bits_ok(&sig.bits) || !flow.ints_ok(&sig.ints) {

@@ -146,10 +146,50 @@ impl Tuple {
 
 /// Rule header: protocol, addresses, ports, direction.
 pub(crate) fn header_matches(sig: &Sig, p: &Packet<'_>, t: &Tuple) -> bool {
-    if !sig.proto.matches(p.proto, p.ipv6) {
-        return false;
+    sig.proto.matches(p.proto, p.ipv6) && addresses_match(sig, p.proto, t)
+}
+
+/// What [`addresses_match`] said per address class during one inspection
+/// (one packet, stream chunk or transaction: one tuple). A transaction's
+/// dozen candidates, or a packet's unfiltered signatures, mostly share a
+/// few headers (`$HOME_NET any -> $EXTERNAL_NET any`), and the sets are
+/// searched once per class instead of once per signature.
+#[derive(Default)]
+pub(crate) struct AddrMemo {
+    key: Option<(Tuple, u8)>,
+    /// Per class: 0 unknown, 1 no, 2 yes.
+    state: Vec<u8>,
+    touched: Vec<u32>,
+}
+
+impl AddrMemo {
+    pub fn matches(&mut self, classes: usize, sig: &Sig, proto: u8, t: &Tuple) -> bool {
+        if self.key != Some((*t, proto)) {
+            for &c in &self.touched {
+                if let Some(s) = self.state.get_mut(c as usize) {
+                    *s = 0;
+                }
+            }
+            self.touched.clear();
+            self.key = Some((*t, proto));
+        }
+        if self.state.len() < classes {
+            self.state.resize(classes, 0);
+        }
+        let Some(slot) = self.state.get_mut(sig.addr_class as usize) else {
+            return addresses_match(sig, proto, t);
+        };
+        if *slot == 0 {
+            *slot = if addresses_match(sig, proto, t) { 2 } else { 1 };
+            self.touched.push(sig.addr_class);
+        }
+        *slot == 2
     }
-    let ports = matches!(p.proto, 6 | 17 | 132);
+}
+
+/// Addresses and ports (with the rule's direction) of a rule header.
+pub(crate) fn addresses_match(sig: &Sig, proto: u8, t: &Tuple) -> bool {
+    let ports = matches!(proto, 6 | 17 | 132);
     let fwd = |t: &Tuple| {
         sig.src.contains(t.src)
             && sig.dst.contains(t.dst)

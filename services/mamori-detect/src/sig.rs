@@ -163,6 +163,10 @@ pub(crate) struct Sig {
     pub dst: Arc<IpSet>,
     pub dst_ports: Arc<PortSet>,
     pub bidir: bool,
+    /// Signatures with the same addresses, ports and direction share a class
+    /// (set when the detector is built), so one inspection checks each
+    /// class once (`packet::AddrMemo`).
+    pub addr_class: u32,
     /// The flow's app protocol must be this.
     pub app: Option<AppProto>,
     pub conditions: Vec<Condition>,
@@ -498,6 +502,7 @@ pub(crate) fn compile(
         dst: rule.header.dst.clone(),
         dst_ports: rule.header.dst_ports.clone(),
         bidir: rule.header.direction == mamori_rules::Direction::Both,
+        addr_class: 0,
         app,
         conditions: rule.conditions.clone(),
         flow,
