@@ -149,16 +149,17 @@ pub(crate) fn header_matches(sig: &Sig, p: &Packet<'_>, t: &Tuple) -> bool {
     sig.proto.matches(p.proto, p.ipv6) && addresses_match(sig, p.proto, t)
 }
 
-/// What [`addresses_match`] said per address class during one inspection
-/// (one packet, stream chunk or transaction: one tuple). A transaction's
-/// dozen candidates, or a packet's unfiltered signatures, mostly share a
-/// few headers (`$HOME_NET any -> $EXTERNAL_NET any`), and the sets are
-/// searched once per class instead of once per signature.
+/// What [`addresses_match`] said per address class for the tuple being
+/// inspected (it is forgotten when the tuple or protocol changes). A
+/// transaction's dozen candidates, or a packet's unfiltered signatures,
+/// mostly share a few headers (`$HOME_NET any -> $EXTERNAL_NET any`), and
+/// the sets are searched once per class instead of once per signature.
 #[derive(Default)]
 pub(crate) struct AddrMemo {
     key: Option<(Tuple, u8)>,
-    /// Per class: 0 unknown, 1 no, 2 yes.
-    state: Vec<u8>,
+    /// Per class: not judged yet, or the answer.
+    state: Vec<Option<bool>>,
+    /// Classes judged for `key`, to forget them cheaply.
     touched: Vec<u32>,
 }
 
@@ -167,23 +168,22 @@ impl AddrMemo {
         if self.key != Some((*t, proto)) {
             for &c in &self.touched {
                 if let Some(s) = self.state.get_mut(c as usize) {
-                    *s = 0;
+                    *s = None;
                 }
             }
             self.touched.clear();
             self.key = Some((*t, proto));
         }
         if self.state.len() < classes {
-            self.state.resize(classes, 0);
+            self.state.resize(classes, None);
         }
         let Some(slot) = self.state.get_mut(sig.addr_class as usize) else {
             return addresses_match(sig, proto, t);
         };
-        if *slot == 0 {
-            *slot = if addresses_match(sig, proto, t) { 2 } else { 1 };
+        *slot.get_or_insert_with(|| {
             self.touched.push(sig.addr_class);
-        }
-        *slot == 2
+            addresses_match(sig, proto, t)
+        })
     }
 }
 
