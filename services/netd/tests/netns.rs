@@ -404,15 +404,10 @@ fn blocked(ns: &Ns, tx: &UdpSocket, rx: &UdpSocket, to: &str, payload: &[u8]) ->
     !got
 }
 
-#[test]
-fn table_loads_and_sets_filter_bridged_traffic_and_update_in_place() {
-    if !nft_available() {
-        return skip("nft is not installed");
-    }
-    let (br, ha, hb) = match (Ns::new("fw"), Ns::new("ha"), Ns::new("hb")) {
-        (Ok(br), Ok(ha), Ok(hb)) => (br, ha, hb),
-        (Err(reason), ..) | (_, Err(reason), _) | (.., Err(reason)) => return skip(&reason),
-    };
+/// A converged bridge (`PORTS`, two queues) between host `wanp` (192.0.2.1, 2001:db8::1) and host `lanp`
+/// (192.0.2.2, 2001:db8::2), each in its own namespace.
+fn bridged_hosts(tag: &str) -> Result<(Ns, Ns, Ns, Config), String> {
+    let (br, ha, hb) = (Ns::new(tag)?, Ns::new(&format!("{tag}a"))?, Ns::new(&format!("{tag}b"))?);
     ports(&br, Some((&ha, &hb)));
     ha.ip(&["addr", "add", "192.0.2.1/24", "dev", "wanp"]);
     hb.ip(&["addr", "add", "192.0.2.2/24", "dev", "lanp"]);
@@ -420,6 +415,18 @@ fn table_loads_and_sets_filter_bridged_traffic_and_update_in_place() {
     hb.ip(&["addr", "add", "2001:db8::2/64", "dev", "lanp", "nodad"]);
     let cfg = config(&format!("{PORTS}[ruleset]\nqueue_count = 2\n"));
     converge_in(&br, &cfg).unwrap();
+    Ok((br, ha, hb, cfg))
+}
+
+#[test]
+fn table_loads_and_sets_filter_bridged_traffic_and_update_in_place() {
+    if !nft_available() {
+        return skip("nft is not installed");
+    }
+    let (br, ha, hb, cfg) = match bridged_hosts("fw") {
+        Ok(t) => t,
+        Err(reason) => return skip(&reason),
+    };
 
     let mut definition = ruleset(&cfg, cfg.ruleset.queues());
     if !queue_supported(&br) {
@@ -521,17 +528,10 @@ fn pure_acks_skip_the_queue_and_every_data_byte_reaches_it() {
     if !nft_available() {
         return skip("nft is not installed");
     }
-    let (br, ha, hb) = match (Ns::new("ack"), Ns::new("aa"), Ns::new("ab")) {
-        (Ok(br), Ok(ha), Ok(hb)) => (br, ha, hb),
-        (Err(reason), ..) | (_, Err(reason), _) | (.., Err(reason)) => return skip(&reason),
+    let (br, ha, hb, cfg) = match bridged_hosts("ack") {
+        Ok(t) => t,
+        Err(reason) => return skip(&reason),
     };
-    ports(&br, Some((&ha, &hb)));
-    ha.ip(&["addr", "add", "192.0.2.1/24", "dev", "wanp"]);
-    hb.ip(&["addr", "add", "192.0.2.2/24", "dev", "lanp"]);
-    ha.ip(&["addr", "add", "2001:db8::1/64", "dev", "wanp", "nodad"]);
-    hb.ip(&["addr", "add", "2001:db8::2/64", "dev", "lanp", "nodad"]);
-    let cfg = config(&format!("{PORTS}[ruleset]\nqueue_count = 2\n"));
-    converge_in(&br, &cfg).unwrap();
 
     // In place of the queue rule (which this kernel may lack, and which would pass everything
     // unseen without a listener) a counter: what it counts is what inspect would be given.
