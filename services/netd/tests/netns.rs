@@ -406,7 +406,11 @@ fn blocked(ns: &Ns, tx: &UdpSocket, rx: &UdpSocket, to: &str, payload: &[u8]) ->
 
 /// A converged bridge (`PORTS`, two queues) between host `wanp` (192.0.2.1, 2001:db8::1) and host `lanp`
 /// (192.0.2.2, 2001:db8::2), each in its own namespace.
+/// `Err` (a reason to skip) without root, `ip netns` or nft.
 fn bridged_hosts(tag: &str) -> Result<(Ns, Ns, Ns, Config), String> {
+    if !nft_available() {
+        return Err("nft is not installed".into());
+    }
     let (br, ha, hb) = (Ns::new(tag)?, Ns::new(&format!("{tag}a"))?, Ns::new(&format!("{tag}b"))?);
     ports(&br, Some((&ha, &hb)));
     ha.ip(&["addr", "add", "192.0.2.1/24", "dev", "wanp"]);
@@ -418,11 +422,14 @@ fn bridged_hosts(tag: &str) -> Result<(Ns, Ns, Ns, Config), String> {
     Ok((br, ha, hb, cfg))
 }
 
+/// Removes the queue rule, which the ruleset puts last.
+fn take_queue_rule(definition: &mut nftables::schema::Nftables<'static>) {
+    let last = definition.objects.to_mut().pop().unwrap();
+    assert!(serde_json::to_string(&last).unwrap().contains("\"queue\""), "the last rule is the queue rule");
+}
+
 #[test]
 fn table_loads_and_sets_filter_bridged_traffic_and_update_in_place() {
-    if !nft_available() {
-        return skip("nft is not installed");
-    }
     let (br, ha, hb, cfg) = match bridged_hosts("fw") {
         Ok(t) => t,
         Err(reason) => return skip(&reason),
@@ -431,8 +438,7 @@ fn table_loads_and_sets_filter_bridged_traffic_and_update_in_place() {
     let mut definition = ruleset(&cfg, cfg.ruleset.queues());
     if !queue_supported(&br) {
         eprintln!("this kernel has no nft queue statement: loading the table without its queue rule");
-        let last = definition.objects.to_mut().pop().unwrap();
-        assert!(serde_json::to_string(&last).unwrap().contains("\"queue\""), "the last rule is the queue rule");
+        take_queue_rule(&mut definition);
     }
     let mut fw = Firewall::with_definition(br.nft(), &cfg, definition);
 
@@ -525,9 +531,6 @@ fn transfer(client: &mut TcpStream, listener: &TcpListener, len: usize) {
 
 #[test]
 fn pure_acks_skip_the_queue_and_every_data_byte_reaches_it() {
-    if !nft_available() {
-        return skip("nft is not installed");
-    }
     let (br, ha, hb, cfg) = match bridged_hosts("ack") {
         Ok(t) => t,
         Err(reason) => return skip(&reason),
@@ -536,9 +539,8 @@ fn pure_acks_skip_the_queue_and_every_data_byte_reaches_it() {
     // In place of the queue rule (which this kernel may lack, and which would pass everything
     // unseen without a listener) a counter: what it counts is what inspect would be given.
     let mut definition = ruleset(&cfg, cfg.ruleset.queues());
+    take_queue_rule(&mut definition);
     let objects = definition.objects.to_mut();
-    let queue = objects.pop().unwrap();
-    assert!(serde_json::to_string(&queue).unwrap().contains("\"queue\""), "the last rule is the queue rule");
     let counter: Value = serde_json::json!({"add": {"rule": {"family": "inet", "table": "mamori", "chain": CHAIN,
         "expr": [{"counter": null}]}}});
     objects.push(serde_json::from_value(counter).unwrap());
