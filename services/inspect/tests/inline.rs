@@ -92,6 +92,7 @@ impl Lab {
                 "drop http any any -> any any (msg:\"LAB eicar download\"; flow:established,to_client; file.data; content:\"X5O!P%@AP[4|5c|PZX54(P^)7CC)7}\"; sid:1; rev:1;)\n",
                 "reject tcp any any -> any any (msg:\"LAB reject me\"; flow:established; content:\"MAMORI-REJECT-ME\"; sid:2; rev:1;)\n",
                 "drop http any any -> any any (msg:\"LAB blocked url\"; flow:established,to_server; http.uri; content:\"/blocked-url\"; sid:3; rev:1;)\n",
+                "reject tcp any any -> any any (msg:\"LAB deep marker\"; flow:established,to_client; content:\"MAMORI-DEEP-MARKER\"; sid:4; rev:1;)\n",
             ),
         )
         .unwrap();
@@ -244,6 +245,10 @@ fn inline_bridge_passes_blocks_resets_bypasses_and_fails_open() {
     serve(&lab, 80, http_response(b"hello"));
     serve(&lab, 81, http_response(EICAR));
     serve(&lab, 82, http_response(&big));
+    // A marker 40 KB into a body, within the inspection depth.
+    let mut deep = vec![b'.'; 60_000];
+    deep[40_000..40_018].copy_from_slice(b"MAMORI-DEEP-MARKER");
+    serve(&lab, 83, http_response(&deep));
     lab.start_inspect();
 
     // Traffic passes.
@@ -283,6 +288,18 @@ fn inline_bridge_passes_blocks_resets_bypasses_and_fails_open() {
     assert!(wait_for(Duration::from_secs(5), || lab.stat("flows_bypassed") > before), "bypass counted");
     // veth hands over TCP in GSO super-packets; they are inspected whole.
     assert!(lab.stat("gso_packets") > 0, "no GSO packet seen: {:?}", lab.control("stats"));
+
+    // reject in the middle of a download: the resets carry the blocked
+    // packet's sequence number, so they must reach the ends after the
+    // packets accepted before it (whose verdicts may still be held for
+    // the batch), or the client drops its reset as out of window and hangs.
+    let r = get(&lab, 83, "/deep");
+    assert!(
+        matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+        "expected a reset, got {:?}; {:?}",
+        r.as_ref().map(|b| b.len()),
+        lab.control("stats")
+    );
     // How long packets waited in the engine for their verdict is reported.
     let s: serde_json::Value = serde_json::from_str(&lab.control("stats").unwrap_or_default()).unwrap_or_default();
     let held = s["verdict_hold_us"]["buckets"].as_array().map(|b| b.iter().filter_map(|n| n.as_u64()).sum::<u64>());
@@ -290,7 +307,7 @@ fn inline_bridge_passes_blocks_resets_bypasses_and_fails_open() {
 
     // Rules reload under traffic: a connection open across the reload lives on.
     let open = lab.within('c', || TcpStream::connect("10.77.0.1:80").unwrap());
-    assert!(lab.control("reload").unwrap().starts_with("ok loaded 3 of 3 rules"));
+    assert!(lab.control("reload").unwrap().starts_with("ok loaded 4 of 4 rules"));
     let r = get_on(&lab, open);
     assert!(text(&r.expect("open connection survives reload")).ends_with("hello"));
 

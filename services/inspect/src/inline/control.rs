@@ -41,15 +41,19 @@ pub fn stats_json(workers: &[Arc<WorkerShared>], rules: usize) -> String {
         "eve_dropped": sum(|w| w.stats.eve_dropped.load(Ordering::Relaxed)),
         "intel_matched": sum(|w| w.intel_matched.load(Ordering::Relaxed)),
         "intel_blocked": sum(|w| w.intel_blocked.load(Ordering::Relaxed)),
-        "verdict_hold_us": hold_quantiles(workers),
+        "verdict_hold_us": hold_quantiles(workers, |w| &w.stats.hold),
+        "verdict_hold_small_us": hold_quantiles(workers, |w| &w.stats.hold_small),
     })
     .to_string()
 }
 
 /// Quantiles of how long packets waited in the workers for their verdict
 /// (upper bounds of log2 buckets, so "p99 ≤ N µs").
-fn hold_quantiles(workers: &[Arc<WorkerShared>]) -> serde_json::Value {
-    let all = hold::merge(workers.iter().map(|w| w.stats.hold.snapshot()));
+fn hold_quantiles(
+    workers: &[Arc<WorkerShared>],
+    which: fn(&WorkerShared) -> &hold::HoldHistogram,
+) -> serde_json::Value {
+    let all = hold::merge(workers.iter().map(|w| which(w).snapshot()));
     json!({
         "p50": hold::quantile(&all, 0.5),
         "p90": hold::quantile(&all, 0.9),

@@ -15,6 +15,7 @@ use mamori_engine::{
     WebProtection,
 };
 use mamori_nfq::msg::{messages, Message};
+use mamori_nfq::verdicts::id_after;
 use mamori_nfq::{NfqSocket, Packet, VerdictBatch};
 use tracing::{debug, warn};
 
@@ -43,6 +44,9 @@ pub struct Stats {
     pub eve_dropped: AtomicU64,
     /// Time from taking a packet off the queue to sending its verdict.
     pub hold: HoldHistogram,
+    /// The same for small packets only (at most [`sched::LARGE`] bytes):
+    /// what interactive traffic waits.
+    pub hold_small: HoldHistogram,
 }
 
 /// What the control side shares with one worker.
@@ -88,11 +92,15 @@ pub struct Worker {
     /// When the packet being handled was taken off the queue, and the same
     /// for each verdict not sent yet.
     taken: Instant,
-    held: Vec<Instant>,
+    /// With whether the packet was small.
+    held: Vec<(Instant, bool)>,
     /// Whether the packet being handled is small, and whether a verdict not
     /// sent yet is for a small packet.
     taken_small: bool,
     held_small: bool,
+    /// The lowest id of the packets taken but not handled yet while one is
+    /// being handled (no batch verdict may cover them).
+    lowest_waiting: Option<u32>,
 }
 
 /// Packets handled per turn before the loop looks at the control side
@@ -136,6 +144,15 @@ impl Waiting {
 enum Toward {
     Source,
     Destination,
+}
+
+/// The earlier of a waiting packet (if any) and packet `id`, in the queue's
+/// wrapping id order.
+fn earliest(waiting: Option<u32>, id: u32) -> u32 {
+    match waiting {
+        Some(w) if id_after(id, w) => w,
+        _ => id,
+    }
 }
 
 pub fn now_ms() -> u64 {
@@ -207,6 +224,7 @@ impl Worker {
             held: Vec::with_capacity(BATCH),
             taken_small: false,
             held_small: false,
+            lowest_waiting: None,
         }
     }
 
@@ -246,6 +264,7 @@ impl Worker {
         // more (under traffic that would never end).
         while let Some((buf, n, taken)) = waiting.order.pop() {
             self.taken = taken;
+            self.lowest_waiting = waiting.order.lowest_id();
             self.handle(&buf[..n]);
         }
         self.engine.finish(&mut self.records);
@@ -259,16 +278,7 @@ impl Worker {
             // Look for newcomers when the last packet took long enough for
             // some to arrive, or when nothing else waits.
             if drain || waiting.order.is_empty() {
-                while waiting.order.len() < MAX_WAITING {
-                    let mut buf = waiting.buffer();
-                    match self.sock.try_recv(&mut buf) {
-                        Ok(n) if n > 0 => self.admit(waiting, buf, n),
-                        _ => {
-                            waiting.pool.push(buf);
-                            break;
-                        }
-                    }
-                }
+                self.take_waiting(waiting);
             }
             let Some((buf, n, taken)) = waiting.order.pop() else { break };
             if n > FLUSH_BEFORE && self.held_small {
@@ -276,9 +286,24 @@ impl Worker {
             }
             self.taken_small = n <= sched::LARGE;
             self.taken = taken;
+            self.lowest_waiting = waiting.order.lowest_id();
             self.handle(&buf[..n]);
             drain = n > sched::LARGE;
             waiting.pool.push(buf);
+        }
+    }
+
+    /// Take what the socket holds, up to [`MAX_WAITING`] waiting datagrams.
+    fn take_waiting(&mut self, waiting: &mut Waiting) {
+        while waiting.order.len() < MAX_WAITING {
+            let mut buf = waiting.buffer();
+            match self.sock.try_recv(&mut buf) {
+                Ok(n) if n > 0 => self.admit(waiting, buf, n),
+                _ => {
+                    waiting.pool.push(buf);
+                    break;
+                }
+            }
         }
     }
 
@@ -292,6 +317,7 @@ impl Worker {
                 waiting.order.push(key, len, Some(id), (buf, n, Instant::now()));
             }
             _ => {
+                self.lowest_waiting = waiting.order.lowest_id();
                 self.handle(&buf[..n]);
                 waiting.pool.push(buf);
             }
@@ -410,6 +436,12 @@ impl Worker {
         let block = self.settings.block_mark;
         match answer {
             Some(a) => {
+                // The answer is sequenced after the packets of this flow
+                // that passed before this one: they must be on their way
+                // first, or the endpoints get a reset or page beyond what
+                // they have and drop it as out of window (RFC 5961).
+                let lowest = earliest(self.lowest_waiting, p.id);
+                self.send_verdicts(Some(lowest));
                 if let Some(back) = &a.back {
                     self.inject(p, ends, back, Toward::Source);
                 }
@@ -538,7 +570,7 @@ impl Worker {
     }
 
     fn accept(&mut self, id: u32, bits: u32, payload: Option<&[u8]>) {
-        self.held.push(self.taken);
+        self.held.push((self.taken, self.taken_small));
         self.held_small |= self.taken_small;
         let mark = (bits != 0).then_some(bits);
         let ct = mark.filter(|_| self.sock.conntrack());
@@ -552,7 +584,7 @@ impl Worker {
     }
 
     fn drop(&mut self, id: u32) {
-        self.held.push(self.taken);
+        self.held.push((self.taken, self.taken_small));
         self.held_small |= self.taken_small;
         let ct = Some(self.settings.block_mark).filter(|_| self.sock.conntrack());
         self.verdicts.push(mamori_nfq::Verdict { connmark_bits: ct, ..mamori_nfq::Verdict::drop(id) });
@@ -574,8 +606,12 @@ impl Worker {
         }
         self.held_small = false;
         let now = Instant::now();
-        for t in self.held.drain(..) {
-            self.shared.stats.hold.record(now.duration_since(t).as_micros() as u64);
+        for (t, small) in self.held.drain(..) {
+            let us = now.duration_since(t).as_micros() as u64;
+            self.shared.stats.hold.record(us);
+            if small {
+                self.shared.stats.hold_small.record(us);
+            }
         }
     }
 
