@@ -224,7 +224,6 @@ impl Detect {
             return;
         }
         let det = &*self.det;
-        let start = flow.push_stream(dir, data);
         self.cands.clear();
         if let Some(pf) = &det.stream.db {
             let side = &mut flow.stream[dir.index()];
@@ -249,8 +248,10 @@ impl Detect {
             }
         }
         if self.cands.is_empty() {
+            flow.pass_stream(dir, data);
             return;
         }
+        let start = flow.push_stream(dir, data);
         self.cands.sort_unstable();
         self.cands.dedup();
         let t = if dir == f.dir { Tuple::of(p) } else { Tuple::of(p).reversed() };

@@ -262,6 +262,21 @@ impl FlowDetect {
         start
     }
 
+    /// New in-order bytes of `dir` that no signature needs to verify: only
+    /// the tail a later straddling match may need is kept, leaving the
+    /// window as [`Self::push_stream`] of the next bytes would, without
+    /// copying all of these. Most stream data takes this path: the
+    /// prefilter rarely has candidates.
+    pub(crate) fn pass_stream(&mut self, dir: Direction, data: &[u8]) {
+        let side = &mut self.stream[dir.index()];
+        let keep_old = STREAM_OVERLAP.saturating_sub(data.len()).min(side.window.len());
+        let cut = side.window.len() - keep_old;
+        let new = &data[data.len().saturating_sub(STREAM_OVERLAP)..];
+        side.base = side.base.saturating_add((cut + data.len() - new.len()) as u64);
+        side.window.drain(..cut);
+        side.window.extend_from_slice(new);
+    }
+
     /// Bytes held to scan this flow's streams (windows).
     pub fn held_bytes(&self) -> usize {
         self.stream.iter().map(|s| s.window.capacity()).sum()
@@ -325,6 +340,27 @@ mod tests {
         assert_eq!(start, STREAM_OVERLAP);
         assert_eq!(f.stream[0].base, 100);
         assert_eq!(f.stream[0].window.len(), STREAM_OVERLAP + 3);
+    }
+
+    #[test]
+    fn passing_stream_bytes_leaves_the_window_a_push_would() {
+        // What verification of the next chunk sees: its anchor, the window
+        // and the stream offset of the window's first byte.
+        fn next_view(side: &StreamSide) -> (usize, Vec<u8>, u64) {
+            let mut f = FlowDetect::default();
+            f.stream[1].window = side.window.clone();
+            f.stream[1].base = side.base;
+            let start = f.push_stream(Direction::ToClient, b"next");
+            (start, f.stream[1].window.clone(), f.stream[1].base)
+        }
+        let chunks: [&[u8]; 5] = [&[b'a'; 3000], b"xyz", &[b'b'; 2040], &[b'c'; 5000], b"q"];
+        let (mut pushed, mut passed) = (FlowDetect::default(), FlowDetect::default());
+        for (i, c) in chunks.iter().enumerate() {
+            pushed.push_stream(Direction::ToClient, c);
+            passed.pass_stream(Direction::ToClient, c);
+            assert_eq!(next_view(&pushed.stream[1]), next_view(&passed.stream[1]), "after chunk {i}");
+            assert!(passed.stream[1].window.len() <= STREAM_OVERLAP, "only the overlap is kept");
+        }
     }
 
     #[test]

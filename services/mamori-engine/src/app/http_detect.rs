@@ -24,7 +24,8 @@ pub(crate) struct Body {
 /// Decoded bodies of the flow's recent transactions.
 #[derive(Default)]
 pub(crate) struct Bodies {
-    open: Vec<(FileId, u64, Direction)>,
+    /// Open bodies: file, transaction, direction, declared size.
+    open: Vec<(FileId, u64, Direction, usize)>,
     pub bufs: Vec<Body>,
     /// Transactions whose body grew since the last inspection.
     pub grew: Vec<(u64, Direction)>,
@@ -36,14 +37,19 @@ impl Bodies {
     }
 
     fn append(&mut self, id: FileId, data: &[u8]) {
-        let Some(&(_, tx_id, dir)) = self.open.iter().find(|(f, _, _)| *f == id) else { return };
+        let Some(&(_, tx_id, dir, declared)) = self.open.iter().find(|(f, ..)| *f == id) else { return };
         let pos = match self.bufs.iter().position(|b| b.tx_id == tx_id && b.dir == dir) {
             Some(p) => p,
             None => {
                 if self.bufs.len() >= MAX_BODIES {
                     self.bufs.remove(0);
                 }
-                self.bufs.push(Body { tx_id, dir, data: Vec::new() });
+                // Sized for the declared length, so a body that comes in
+                // pieces is not copied again as its buffer grows; bounded by
+                // the first piece too, so a length that lies costs little.
+                let first = data.len().min(BODY_LIMIT);
+                let cap = declared.clamp(first, first.saturating_mul(8).min(BODY_LIMIT));
+                self.bufs.push(Body { tx_id, dir, data: Vec::with_capacity(cap) });
                 self.bufs.len() - 1
             }
         };
@@ -73,11 +79,12 @@ pub(crate) struct TeeSink<'a> {
 impl FileSink for TeeSink<'_> {
     fn open(&mut self, dir: Direction, meta: FileMeta) -> FileId {
         let tx_id = meta.tx_id;
+        let declared = meta.declared_size.map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX));
         let id = self.inner.open(dir, meta);
         if self.bodies.open.len() >= 16 {
             self.bodies.open.remove(0);
         }
-        self.bodies.open.push((id, tx_id, dir));
+        self.bodies.open.push((id, tx_id, dir, declared));
         id
     }
 
@@ -88,7 +95,7 @@ impl FileSink for TeeSink<'_> {
 
     fn close(&mut self, id: FileId, end: FileEnd) {
         self.inner.close(id, end);
-        self.bodies.open.retain(|(f, _, _)| *f != id);
+        self.bodies.open.retain(|(f, ..)| *f != id);
     }
 }
 
