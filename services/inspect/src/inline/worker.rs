@@ -132,6 +132,8 @@ type Taken = (Vec<u8>, usize, Instant);
 struct Waiting {
     order: Scheduler<Taken>,
     pool: Vec<Vec<u8>>,
+    /// Buffers handed to the socket's batched receive.
+    rx: Vec<Vec<u8>>,
 }
 
 impl Waiting {
@@ -293,18 +295,29 @@ impl Worker {
         }
     }
 
-    /// Take what the socket holds, up to [`MAX_WAITING`] waiting datagrams.
+    /// Take what the socket holds, up to [`MAX_WAITING`] waiting datagrams,
+    /// in as few system calls as it takes.
     fn take_waiting(&mut self, waiting: &mut Waiting) {
-        while waiting.order.len() < MAX_WAITING {
-            let mut buf = waiting.buffer();
-            match self.sock.try_recv(&mut buf) {
-                Ok(n) if n > 0 => self.admit(waiting, buf, n),
-                _ => {
-                    waiting.pool.push(buf);
-                    break;
-                }
+        let mut lens = [0usize; MAX_WAITING];
+        let mut bufs = std::mem::take(&mut waiting.rx);
+        loop {
+            let room = MAX_WAITING.saturating_sub(waiting.order.len());
+            if room == 0 {
+                break;
+            }
+            while bufs.len() < room {
+                bufs.push(waiting.buffer());
+            }
+            let got = self.sock.try_recv_many(&mut bufs[..room], &mut lens).unwrap_or(0);
+            for (buf, &n) in bufs.drain(..got).zip(&lens) {
+                self.admit(waiting, buf, n);
+            }
+            if got < room {
+                break;
             }
         }
+        // Spare buffers stay ready for the next look.
+        waiting.rx = bufs;
     }
 
     /// Queue a received datagram by its flow; datagrams without a packet
