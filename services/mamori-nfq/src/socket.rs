@@ -205,11 +205,8 @@ impl NfqSocket {
                 }
                 return Ok(r);
             }
-            let e = io::Error::last_os_error();
-            match e.raw_os_error() {
-                Some(libc::EINTR) | Some(libc::ENOBUFS) => continue,
-                Some(libc::EAGAIN) => return Ok(0),
-                _ => return Err(e),
+            if let Some(done) = after_failed_receive() {
+                return done;
             }
         }
     }
@@ -221,13 +218,8 @@ impl NfqSocket {
             if n >= 0 {
                 return Ok(n as usize);
             }
-            let e = io::Error::last_os_error();
-            match e.raw_os_error() {
-                Some(libc::EINTR) => continue,
-                Some(libc::EAGAIN) => return Ok(0),
-                // Messages were lost; fail-open passed them. Keep going.
-                Some(libc::ENOBUFS) => continue,
-                _ => return Err(e),
+            if let Some(done) = after_failed_receive() {
+                return done;
             }
         }
     }
@@ -257,5 +249,16 @@ impl NfqSocket {
                 return Err(e);
             }
         }
+    }
+}
+
+/// What a failed receive means (errno): `None` to try again, else the result.
+fn after_failed_receive() -> Option<io::Result<usize>> {
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        // Interrupted, or messages were lost (fail-open passed them): go on.
+        Some(libc::EINTR) | Some(libc::ENOBUFS) => None,
+        Some(libc::EAGAIN) => Some(Ok(0)),
+        _ => Some(Err(e)),
     }
 }

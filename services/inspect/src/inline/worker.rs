@@ -98,9 +98,6 @@ pub struct Worker {
     /// sent yet is for a small packet.
     taken_small: bool,
     held_small: bool,
-    /// The lowest id of the packets taken but not handled yet while one is
-    /// being handled (no batch verdict may cover them).
-    lowest_waiting: Option<u32>,
 }
 
 /// Packets handled per turn before the loop looks at the control side
@@ -226,7 +223,6 @@ impl Worker {
             held: Vec::with_capacity(BATCH),
             taken_small: false,
             held_small: false,
-            lowest_waiting: None,
         }
     }
 
@@ -266,8 +262,7 @@ impl Worker {
         // more (under traffic that would never end).
         while let Some((buf, n, taken)) = waiting.order.pop() {
             self.taken = taken;
-            self.lowest_waiting = waiting.order.lowest_id();
-            self.handle(&buf[..n]);
+            self.handle(&buf[..n], waiting.order.lowest_id());
         }
         self.engine.finish(&mut self.records);
         self.flush(None);
@@ -288,8 +283,7 @@ impl Worker {
             }
             self.taken_small = n <= sched::LARGE;
             self.taken = taken;
-            self.lowest_waiting = waiting.order.lowest_id();
-            self.handle(&buf[..n]);
+            self.handle(&buf[..n], waiting.order.lowest_id());
             drain = n > sched::LARGE;
             waiting.pool.push(buf);
         }
@@ -330,8 +324,7 @@ impl Worker {
                 waiting.order.push(key, len, Some(id), (buf, n, Instant::now()));
             }
             _ => {
-                self.lowest_waiting = waiting.order.lowest_id();
-                self.handle(&buf[..n]);
+                self.handle(&buf[..n], waiting.order.lowest_id());
                 waiting.pool.push(buf);
             }
         }
@@ -377,10 +370,13 @@ impl Worker {
         }
     }
 
-    fn handle(&mut self, datagram: &[u8]) {
+    /// Handle one datagram's messages. `lowest_waiting`: the lowest id of
+    /// the packets taken but not handled yet, which no batch verdict sent
+    /// meanwhile may cover.
+    fn handle(&mut self, datagram: &[u8], lowest_waiting: Option<u32>) {
         for m in messages(datagram) {
             match m {
-                Ok(Message::Packet(p)) => self.packet(&p),
+                Ok(Message::Packet(p)) => self.packet(&p, lowest_waiting),
                 Ok(Message::Ack { errno, .. }) if errno != 0 => {
                     // A verdict the kernel refused (e.g. for a packet that
                     // timed out of the queue): nothing to undo.
@@ -396,7 +392,7 @@ impl Worker {
         }
     }
 
-    fn packet(&mut self, p: &Packet<'_>) {
+    fn packet(&mut self, p: &Packet<'_>, lowest_waiting: Option<u32>) {
         let shared = self.shared.clone();
         let st = &shared.stats;
         st.packets.fetch_add(1, Ordering::Relaxed);
@@ -453,8 +449,7 @@ impl Worker {
                 // that passed before this one: they must be on their way
                 // first, or the endpoints get a reset or page beyond what
                 // they have and drop it as out of window (RFC 5961).
-                let lowest = earliest(self.lowest_waiting, p.id);
-                self.send_verdicts(Some(lowest));
+                self.send_verdicts(Some(earliest(lowest_waiting, p.id)));
                 if let Some(back) = &a.back {
                     self.inject(p, ends, back, Toward::Source);
                 }
