@@ -235,10 +235,12 @@ in
       description = "Mamori inspection engine (NFQUEUE verdicts)";
       args = [ "run" ];
       watchdog = "10s";
-      # NET_ADMIN binds NFQUEUE and sets conntrack marks; NET_RAW sends resets.
+      # NET_ADMIN binds NFQUEUE and sets conntrack marks; NET_RAW sends resets;
+      # SYS_NICE puts the queue workers at real-time priority ([inline] realtime).
       capabilities = [
         "CAP_NET_ADMIN"
         "CAP_NET_RAW"
+        "CAP_SYS_NICE"
       ];
       families = [
         "AF_NETLINK"
@@ -259,6 +261,10 @@ in
         # A restart only pauses verdicts: the queue rule carries `bypass`, so
         # packets pass uninspected while no one listens.
         RestartSec = "0";
+        # The queue workers run at the lowest real-time priority (SCHED_FIFO 1),
+        # so a verdict never waits out another process's time slice; the
+        # kernel keeps 5 % of each second for everything else.
+        RestrictRealtime = false;
         # Worker threads pin themselves to CPUs (sched_setaffinity).
         SystemCallFilter = [
           "@system-service"

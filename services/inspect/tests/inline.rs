@@ -293,6 +293,10 @@ fn inline_bridge_passes_blocks_resets_bypasses_and_fails_open() {
     // packet's sequence number, so they must reach the ends after the
     // packets accepted before it (whose verdicts may still be held for
     // the batch), or the client drops its reset as out of window and hangs.
+    // The download's GSO packets follow its request (a small packet), so
+    // they are inspected in slices; the reject lands in one of them and
+    // must still reset the connection.
+    let sliced = lab.stat("sliced_packets");
     let r = get(&lab, 83, "/deep");
     assert!(
         matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
@@ -300,6 +304,7 @@ fn inline_bridge_passes_blocks_resets_bypasses_and_fails_open() {
         r.as_ref().map(|b| b.len()),
         lab.control("stats")
     );
+    assert!(lab.stat("sliced_packets") > sliced, "the download was not sliced: {:?}", lab.control("stats"));
     // How long packets waited in the engine for their verdict is reported.
     let s: serde_json::Value = serde_json::from_str(&lab.control("stats").unwrap_or_default()).unwrap_or_default();
     let held = s["verdict_hold_us"]["buckets"].as_array().map(|b| b.iter().filter_map(|n| n.as_u64()).sum::<u64>());

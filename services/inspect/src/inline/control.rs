@@ -38,6 +38,7 @@ pub fn stats_json(workers: &[Arc<WorkerShared>], rules: usize) -> String {
         "alerts": sum(|w| w.stats.alerts.load(Ordering::Relaxed)),
         "errors": sum(|w| w.stats.errors.load(Ordering::Relaxed)),
         "gso_packets": sum(|w| w.stats.gso_packets.load(Ordering::Relaxed)),
+        "sliced_packets": sum(|w| w.stats.sliced_packets.load(Ordering::Relaxed)),
         "eve_dropped": sum(|w| w.stats.eve_dropped.load(Ordering::Relaxed)),
         "intel_matched": sum(|w| w.intel_matched.load(Ordering::Relaxed)),
         "intel_blocked": sum(|w| w.intel_blocked.load(Ordering::Relaxed)),

@@ -10,7 +10,9 @@ pub mod hold;
 pub mod inject;
 pub mod poll;
 pub mod respond;
+pub mod rt;
 pub mod sched;
+pub mod slice;
 pub mod worker;
 
 use std::fs::OpenOptions;
@@ -22,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use mamori_engine::{Detect, Detector, Engine, EngineConfig};
+use mamori_engine::{Detect, Detector, Engine, EngineConfig, EveRecord};
 use mamori_nfq::{NfqSocket, QueueOptions};
 use tracing::{error, info, warn};
 
@@ -166,7 +168,7 @@ fn engine_config(cfg: &InspectConfig) -> EngineConfig {
     }
 }
 
-fn eve_writer(path: &Path, rx: mpsc::Receiver<Vec<String>>) -> Result<std::thread::JoinHandle<()>> {
+fn eve_writer(path: &Path, rx: mpsc::Receiver<Vec<EveRecord>>) -> Result<std::thread::JoinHandle<()>> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -176,13 +178,14 @@ fn eve_writer(path: &Path, rx: mpsc::Receiver<Vec<String>>) -> Result<std::threa
         .open(path)
         .with_context(|| format!("opening EVE log {}", path.display()))?;
     let h = std::thread::Builder::new().name("eve".into()).spawn(move || {
-        for lines in rx {
-            let mut buf = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
-            for l in lines {
-                buf.push_str(&l);
-                buf.push('\n');
+        let mut buf = Vec::with_capacity(1 << 16);
+        for records in rx {
+            buf.clear();
+            for r in &records {
+                buf.extend_from_slice(r.to_json().as_bytes());
+                buf.push(b'\n');
             }
-            if let Err(e) = f.write_all(buf.as_bytes()) {
+            if let Err(e) = f.write_all(&buf) {
                 error!(error = %e, "writing EVE failed");
             }
         }
@@ -282,9 +285,22 @@ pub fn run(config_path: &Path) -> Result<()> {
         }
         let (ecfg, det, shared2, settings, eve, stop) =
             (engine_config(&cfg), detector.clone(), shared.clone(), settings.clone(), eve_tx.clone(), stop.clone());
+        let realtime = cfg.inline.realtime;
         shared.heartbeat_ms.store(worker::now_ms(), Ordering::Relaxed);
         // The engine is built on its own thread: it never moves between threads.
         let h = std::thread::Builder::new().name(format!("queue-{q}")).spawn(move || {
+            if realtime {
+                match rt::make_realtime() {
+                    Ok(()) => {
+                        info!(queue = q, priority = rt::PRIORITY, "worker runs at real-time priority (SCHED_FIFO)")
+                    }
+                    Err(e) => warn!(
+                        queue = q,
+                        error = %e,
+                        "worker cannot take real-time priority (needs CAP_SYS_NICE); it runs as an ordinary thread"
+                    ),
+                }
+            }
             let mut engine = Engine::new(ecfg).with_file_gate(Box::new(mamori_engine::PassAllSha256));
             if let Some(d) = det {
                 engine = engine.with_detect(Detect::new(d, true));

@@ -82,6 +82,26 @@ impl<T> Scheduler<T> {
         self.queue.remove(pick).map(|e| e.item)
     }
 
+    /// The earliest small item whose flow has nothing earlier waiting and is
+    /// not `busy` (the flow of a packet being handled in slices, whose
+    /// later packets must wait for it). Large items stay where they are.
+    pub fn pop_small(&mut self, busy: u64) -> Option<T> {
+        self.passed.clear();
+        self.passed.push(busy);
+        let mut pick = None;
+        for (i, e) in self.queue.iter().enumerate() {
+            if self.passed.contains(&e.flow) {
+                continue;
+            }
+            if !e.large {
+                pick = Some(i);
+                break;
+            }
+            self.passed.push(e.flow);
+        }
+        self.queue.remove(pick?).map(|e| e.item)
+    }
+
     /// The lowest packet id still waiting: verdicts for ids at or above it
     /// must not be sent as one batch (a batch verdict covers every id up to
     /// its own).
@@ -191,6 +211,18 @@ mod tests {
         assert_eq!(s.lowest_id(), Some(7), "packet 7 still waits: a batch verdict up to 8 would accept it unseen");
         assert_eq!(s.pop(), Some("bulk"));
         assert_eq!(s.lowest_id(), None);
+    }
+
+    #[test]
+    fn between_slices_only_small_packets_of_other_flows_are_served() {
+        let mut s = Scheduler::default();
+        s.push(1, 100, Some(2), "same-flow-ack");
+        s.push(2, 60_000, Some(3), "other-bulk");
+        s.push(2, 100, Some(4), "behind-other-bulk");
+        s.push(3, 100, Some(5), "probe");
+        assert_eq!(s.pop_small(1), Some("probe"), "flow 1 is being sliced; flow 2's small packet follows its data");
+        assert_eq!(s.pop_small(1), None, "nothing else may go ahead");
+        assert_eq!(order(&mut s), ["same-flow-ack", "other-bulk", "behind-other-bulk"]);
     }
 
     fn tcp4(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {

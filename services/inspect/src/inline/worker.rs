@@ -25,6 +25,7 @@ use super::inject::{Injector, Neighbours};
 use super::poll::PollWindow;
 use super::respond::{self, Answer, DnsBlock};
 use super::sched::{self, Scheduler};
+use super::slice::Slices;
 
 /// Counters a worker publishes (read by the control socket).
 #[derive(Default)]
@@ -40,6 +41,9 @@ pub struct Stats {
     /// GSO super-packets taken whole (NFQA_CFG_F_GSO): one verdict covers
     /// many wire segments.
     pub gso_packets: AtomicU64,
+    /// Large TCP packets inspected in slices, with small packets served
+    /// between them (see [`super::slice`]).
+    pub sliced_packets: AtomicU64,
     /// EVE lines lost because the writer fell behind.
     pub eve_dropped: AtomicU64,
     /// Time from taking a packet off the queue to sending its verdict.
@@ -81,12 +85,11 @@ pub struct Worker {
     engine: Engine,
     shared: Arc<WorkerShared>,
     settings: Settings,
-    eve: SyncSender<Vec<String>>,
+    eve: SyncSender<Vec<EveRecord>>,
     injector: Option<Injector>,
     neighbours: Neighbours,
     verdicts: VerdictBatch,
     records: Vec<EveRecord>,
-    lines: Vec<String>,
     sendbuf: Vec<u8>,
     last_bypassed: u64,
     /// When the packet being handled was taken off the queue, and the same
@@ -97,12 +100,31 @@ pub struct Worker {
     /// Whether the packet being handled is small, and whether a verdict not
     /// sent yet is for a small packet.
     taken_small: bool,
+    /// The id of the packet being inspected in slices: while small packets
+    /// are served between its slices, no batch verdict may cover it.
+    slicing: Option<u32>,
+    /// Where the current slice is built.
+    slice_buf: Vec<u8>,
+    /// When the last small packet was taken off the queue: large packets
+    /// are sliced only while small ones come (see [`SLICE_WHILE`]).
+    small_seen: Option<Instant>,
     held_small: bool,
 }
 
 /// Packets handled per turn before the loop looks at the control side
 /// again and hands its events to the writer.
 const BATCH: usize = 64;
+
+/// Small packets handled between two slices of a large one, at most: a
+/// steady stream of them cannot stall the large packet's flow.
+const MAX_BETWEEN_SLICES: usize = 8;
+
+/// Large packets are sliced while small ones have come within this long.
+/// Slicing costs a fifth of the bulk throughput (a look at the queue and an
+/// engine pass per slice, a verdict send per packet), which buys nothing
+/// when no small packet waits: a queue that carries only downloads
+/// inspects them whole.
+const SLICE_WHILE: Duration = Duration::from_millis(10);
 
 /// Datagrams taken off the socket to choose from (see [`sched`]); the rest
 /// wait in the kernel's queue.
@@ -196,7 +218,7 @@ impl Worker {
         engine: Engine,
         shared: Arc<WorkerShared>,
         settings: Settings,
-        eve: SyncSender<Vec<String>>,
+        eve: SyncSender<Vec<EveRecord>>,
     ) -> Worker {
         let injector = match Injector::open() {
             Ok(i) => Some(i),
@@ -216,13 +238,15 @@ impl Worker {
             neighbours: Neighbours::default(),
             verdicts: VerdictBatch::new(queue),
             records: Vec::new(),
-            lines: Vec::new(),
             sendbuf: Vec::with_capacity(1 << 16),
             last_bypassed: 0,
             taken: Instant::now(),
             held: Vec::with_capacity(BATCH),
             taken_small: false,
             held_small: false,
+            slicing: None,
+            slice_buf: Vec::with_capacity(super::slice::SLICE + 128),
+            small_seen: None,
         }
     }
 
@@ -262,7 +286,7 @@ impl Worker {
         // more (under traffic that would never end).
         while let Some((buf, n, taken)) = waiting.order.pop() {
             self.taken = taken;
-            self.handle(&buf[..n], waiting.order.lowest_id());
+            self.handle(&buf[..n], &mut waiting, false);
         }
         self.engine.finish(&mut self.records);
         self.flush(None);
@@ -283,7 +307,10 @@ impl Worker {
             }
             self.taken_small = n <= sched::LARGE;
             self.taken = taken;
-            self.handle(&buf[..n], waiting.order.lowest_id());
+            if self.taken_small {
+                self.small_seen = Some(taken);
+            }
+            self.handle(&buf[..n], waiting, true);
             drain = n > sched::LARGE;
             waiting.pool.push(buf);
         }
@@ -324,7 +351,7 @@ impl Worker {
                 waiting.order.push(key, len, Some(id), (buf, n, Instant::now()));
             }
             _ => {
-                self.handle(&buf[..n], waiting.order.lowest_id());
+                self.handle(&buf[..n], waiting, false);
                 waiting.pool.push(buf);
             }
         }
@@ -370,13 +397,14 @@ impl Worker {
         }
     }
 
-    /// Handle one datagram's messages. `lowest_waiting`: the lowest id of
-    /// the packets taken but not handled yet, which no batch verdict sent
-    /// meanwhile may cover.
-    fn handle(&mut self, datagram: &[u8], lowest_waiting: Option<u32>) {
+    /// Handle one datagram's messages. `waiting`: the packets taken but not
+    /// handled yet, which no batch verdict sent meanwhile may cover. With
+    /// `serve`, small ones among them may be handled between the slices of
+    /// a large packet.
+    fn handle(&mut self, datagram: &[u8], waiting: &mut Waiting, serve: bool) {
         for m in messages(datagram) {
             match m {
-                Ok(Message::Packet(p)) => self.packet(&p, lowest_waiting),
+                Ok(Message::Packet(p)) => self.packet(&p, waiting, serve),
                 Ok(Message::Ack { errno, .. }) if errno != 0 => {
                     // A verdict the kernel refused (e.g. for a packet that
                     // timed out of the queue): nothing to undo.
@@ -392,9 +420,8 @@ impl Worker {
         }
     }
 
-    fn packet(&mut self, p: &Packet<'_>, lowest_waiting: Option<u32>) {
-        let shared = self.shared.clone();
-        let st = &shared.stats;
+    fn packet(&mut self, p: &Packet<'_>, waiting: &mut Waiting, serve: bool) {
+        let st = &self.shared.stats;
         st.packets.fetch_add(1, Ordering::Relaxed);
         if p.is_gso() {
             st.gso_packets.fetch_add(1, Ordering::Relaxed);
@@ -408,21 +435,114 @@ impl Worker {
             0x86dd => LinkType::Ipv6,
             _ => LinkType::Raw,
         };
-        let before = self.records.len();
-        let pkt = PacketIn { ts: now_ts(), link, data: p.payload, pcap_cnt: None };
-        // The engine is fuzzed not to panic; should it anyway, this packet
-        // passes (fail-open) and the worker lives on.
-        let (engine, records) = (&mut self.engine, &mut self.records);
-        let r = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.process(&pkt, records))) {
-            Ok(r) => r,
-            Err(_) => {
-                st.errors.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(len = p.payload.len(), "the engine panicked on a packet; it passes uninspected");
-                self.records.truncate(before);
-                self.accept(p.id, 0, None);
-                return;
+        let interactive = self.small_seen.is_some_and(|t| self.taken.saturating_duration_since(t) < SLICE_WHILE);
+        let slices = if serve && interactive { Slices::of(p.payload) } else { None };
+        let sliced = slices.is_some();
+        if sliced {
+            st.sliced_packets.fetch_add(1, Ordering::Relaxed);
+        }
+        let r = match slices {
+            Some(s) => self.inspect_sliced(p.id, link, s, waiting),
+            None => {
+                let before = self.records.len();
+                self.inspect(p.payload, link).map(|r| (r, before))
             }
         };
+        let Some((r, before)) = r else {
+            self.accept(p.id, 0, None);
+            return;
+        };
+        self.decide(p, &r, before, waiting.order.lowest_id());
+        // Its forwarding (and the receiver's wake-up) should not delay the
+        // small packets that are next.
+        if sliced {
+            self.send_verdicts(waiting.order.lowest_id());
+        }
+    }
+
+    /// Run the engine on one IP packet. The engine is fuzzed not to panic;
+    /// should it anyway, `None`: the packet passes (fail-open) and the
+    /// worker lives on.
+    fn inspect(&mut self, data: &[u8], link: LinkType) -> Option<PacketResult> {
+        let before = self.records.len();
+        let pkt = PacketIn { ts: now_ts(), link, data, pcap_cnt: None };
+        let (engine, records) = (&mut self.engine, &mut self.records);
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.process(&pkt, records))) {
+            Ok(r) => Some(r),
+            Err(_) => {
+                self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(len = data.len(), "the engine panicked on a packet; it passes uninspected");
+                self.records.truncate(before);
+                None
+            }
+        }
+    }
+
+    /// Inspect a large TCP packet slice by slice (see [`super::slice`]),
+    /// serving the small packets of other flows that wait meanwhile. The
+    /// result is the last slice's: the first blocked slice ends it, and the
+    /// packet then goes nowhere, earlier slices included. With it, where
+    /// the packet's records start: after those of the packets served
+    /// meanwhile, so the answer to a block reads this packet's own.
+    fn inspect_sliced(
+        &mut self,
+        id: u32,
+        link: LinkType,
+        mut slices: Slices<'_>,
+        waiting: &mut Waiting,
+    ) -> Option<(PacketResult, usize)> {
+        let flow = sched::flow_key(slices.packet());
+        let mut buf = std::mem::take(&mut self.slice_buf);
+        let mut mine = Vec::new();
+        let mut last = None;
+        self.slicing = Some(id);
+        while slices.next_into(&mut buf) {
+            self.serve_between(flow, waiting);
+            let start = self.records.len();
+            let r = self.inspect(&buf, link);
+            mine.extend(self.records.drain(start..));
+            let Some(r) = r else {
+                last = None;
+                break;
+            };
+            let blocked = r.verdict == Verdict::Drop || r.reject.is_some();
+            last = Some(r);
+            if blocked {
+                break;
+            }
+        }
+        self.slicing = None;
+        self.slice_buf = buf;
+        let before = self.records.len();
+        self.records.append(&mut mine);
+        last.map(|r| (r, before))
+    }
+
+    /// Between two slices of a packet of `busy_flow`: take what arrived,
+    /// handle the small packets of other flows, and send their verdicts.
+    fn serve_between(&mut self, busy_flow: u64, waiting: &mut Waiting) {
+        self.take_waiting(waiting);
+        let (taken, small) = (self.taken, self.taken_small);
+        for _ in 0..MAX_BETWEEN_SLICES {
+            let Some((buf, n, t)) = waiting.order.pop_small(busy_flow) else { break };
+            self.taken = t;
+            self.taken_small = true;
+            self.small_seen = Some(t);
+            self.handle(&buf[..n], waiting, false);
+            waiting.pool.push(buf);
+        }
+        (self.taken, self.taken_small) = (taken, small);
+        if self.held_small {
+            self.send_verdicts(waiting.order.lowest_id());
+        }
+    }
+
+    /// The verdict for packet `p` from the engine's result `r`; its records
+    /// start at `before`.
+    fn decide(&mut self, p: &Packet<'_>, r: &PacketResult, before: usize, lowest_waiting: Option<u32>) {
+        let shared = self.shared.clone();
+        let st = &shared.stats;
+        let ends = addrs(p.payload);
         let alerts = self.records[before..].iter().filter(|r| r.event_type == "alert").count();
         if alerts > 0 {
             st.alerts.fetch_add(alerts as u64, Ordering::Relaxed);
@@ -441,7 +561,7 @@ impl Worker {
             st.accepted.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let answer = if r.flow_dropped { None } else { self.answer(p, &r, before) };
+        let answer = if r.flow_dropped { None } else { self.answer(p, r, before) };
         let block = self.settings.block_mark;
         match answer {
             Some(a) => {
@@ -604,6 +724,10 @@ impl Worker {
         if self.verdicts.is_empty() {
             return;
         }
+        let lowest_waiting = match self.slicing {
+            Some(id) => Some(earliest(lowest_waiting, id)),
+            None => lowest_waiting,
+        };
         self.sendbuf.clear();
         self.verdicts.encode(lowest_waiting, &mut self.sendbuf);
         if let Err(e) = self.sock.send(&self.sendbuf) {
@@ -631,12 +755,12 @@ impl Worker {
             self.last_bypassed = bypassed;
         }
         if !self.records.is_empty() {
-            self.lines.extend(self.records.drain(..).map(|r| r.to_json()));
-            let lines = std::mem::take(&mut self.lines);
+            // Serialised by the writer, off the packet path.
+            let records = std::mem::take(&mut self.records);
             // The writer being gone means we are shutting down.
             // Never wait for the disk on the packet path: when the writer is
             // this far behind, events are dropped and counted instead.
-            if let Err(TrySendError::Full(lost)) = self.eve.try_send(lines) {
+            if let Err(TrySendError::Full(lost)) = self.eve.try_send(records) {
                 self.shared.stats.eve_dropped.fetch_add(lost.len() as u64, Ordering::Relaxed);
             }
         }
