@@ -35,7 +35,7 @@ pub struct Scheduler<T> {
     queue: VecDeque<Entry<T>>,
     /// Times the front entry was passed over.
     overtaken: u32,
-    /// Flows passed over in the current scan of [`Scheduler::pop`]
+    /// Flows passed over in the current scan of [`Scheduler::earliest_small`]
     /// (kept to reuse its allocation).
     passed: Vec<u64>,
 }
@@ -65,19 +65,7 @@ impl<T> Scheduler<T> {
     /// earlier item waiting, else (or when the earliest of all has waited
     /// long enough) the earliest of all.
     pub fn pop(&mut self) -> Option<T> {
-        self.passed.clear();
-        let mut pick = 0;
-        let overtakes = self.overtaken < MAX_OVERTAKES;
-        for (i, e) in self.queue.iter().enumerate().take_while(|_| overtakes) {
-            if self.passed.contains(&e.flow) {
-                continue;
-            }
-            if !e.large {
-                pick = i;
-                break;
-            }
-            self.passed.push(e.flow);
-        }
+        let pick = if self.overtaken < MAX_OVERTAKES { self.earliest_small(None).unwrap_or(0) } else { 0 };
         self.overtaken = if pick == 0 { 0 } else { self.overtaken + 1 };
         self.queue.remove(pick).map(|e| e.item)
     }
@@ -86,20 +74,25 @@ impl<T> Scheduler<T> {
     /// not `busy` (the flow of a packet being handled in slices, whose
     /// later packets must wait for it). Large items stay where they are.
     pub fn pop_small(&mut self, busy: u64) -> Option<T> {
+        let pick = self.earliest_small(Some(busy))?;
+        self.queue.remove(pick).map(|e| e.item)
+    }
+
+    /// Where the earliest small item is whose flow has no earlier item
+    /// waiting and is not `busy`.
+    fn earliest_small(&mut self, busy: Option<u64>) -> Option<usize> {
         self.passed.clear();
-        self.passed.push(busy);
-        let mut pick = None;
+        self.passed.extend(busy);
         for (i, e) in self.queue.iter().enumerate() {
             if self.passed.contains(&e.flow) {
                 continue;
             }
             if !e.large {
-                pick = Some(i);
-                break;
+                return Some(i);
             }
             self.passed.push(e.flow);
         }
-        self.queue.remove(pick?).map(|e| e.item)
+        None
     }
 
     /// The lowest packet id still waiting: verdicts for ids at or above it
