@@ -452,7 +452,7 @@ impl Worker {
             self.accept(p.id, 0, None);
             return;
         };
-        self.decide(p, &r, before, waiting.order.lowest_id());
+        self.decide(p, ends, &r, before, waiting.order.lowest_id());
         // Its forwarding (and the receiver's wake-up) should not delay the
         // small packets that are next.
         if sliced {
@@ -537,12 +537,18 @@ impl Worker {
         }
     }
 
-    /// The verdict for packet `p` from the engine's result `r`; its records
-    /// start at `before`.
-    fn decide(&mut self, p: &Packet<'_>, r: &PacketResult, before: usize, lowest_waiting: Option<u32>) {
+    /// The verdict for packet `p` (between `ends`) from the engine's result
+    /// `r`; its records start at `before`.
+    fn decide(
+        &mut self,
+        p: &Packet<'_>,
+        ends: Option<(IpAddr, IpAddr)>,
+        r: &PacketResult,
+        before: usize,
+        lowest_waiting: Option<u32>,
+    ) {
         let shared = self.shared.clone();
         let st = &shared.stats;
-        let ends = addrs(p.payload);
         let alerts = self.records[before..].iter().filter(|r| r.event_type == "alert").count();
         if alerts > 0 {
             st.alerts.fetch_add(alerts as u64, Ordering::Relaxed);
