@@ -261,10 +261,10 @@ in
         # A restart only pauses verdicts: the queue rule carries `bypass`, so
         # packets pass uninspected while no one listens.
         RestartSec = "0";
-        # `[inline] realtime = true` puts the queue workers at the lowest
-        # real-time priority (SCHED_FIFO 1), so a verdict never waits out
-        # another process's time slice; the kernel keeps 5 % of each second
-        # for everything else.
+        # `[inline] realtime` ("auto" by default) puts the queue workers at
+        # the lowest real-time priority (SCHED_FIFO 1) while the CPU has idle
+        # time, so a verdict never waits out another process's time slice;
+        # the kernel keeps 5 % of each second for everything else.
         RestrictRealtime = false;
         # Worker threads pin themselves to CPUs (sched_setaffinity).
         SystemCallFilter = [

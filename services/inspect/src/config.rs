@@ -94,19 +94,58 @@ pub struct Inline {
     /// dear; on the 2-vCPU benchmark VM it made no difference beyond the
     /// noise (docs/benchmarks.md), so it is off unless asked for.
     pub busy_poll_us: u32,
-    /// Run the queue workers at the lowest real-time priority
-    /// (SCHED_FIFO 1), so a packet's verdict never waits for a time slice
-    /// of some other process: on the benchmark VM the p99 latency a packet
-    /// gains in the bridge at half load fell from about 550 to about
-    /// 200 µs, but where the CPU is short the workers then preempt the
-    /// processes that make the traffic at every packet and handle smaller
-    /// batches, and short connections per second fell by a sixth
-    /// (docs/benchmarks.md), so it is off unless asked for. The kernel
-    /// keeps 5 % of each second for everything else
-    /// (`sched_rt_runtime_us`), and a worker sleeps whenever its queue is
-    /// empty. Needs CAP_SYS_NICE; without it the workers warn and run as
-    /// ordinary threads.
-    pub realtime: bool,
+    /// Scheduling of the queue workers: `"auto"` (the default) keeps them
+    /// at the lowest real-time priority (SCHED_FIFO 1) while the CPU has
+    /// idle time and ordinary while it has none; `true` always real-time;
+    /// `false` always ordinary. Real-time, a packet's verdict never waits
+    /// for a time slice of some other process: on the benchmark VM the p99
+    /// latency a packet gains in the bridge at half load fell from about
+    /// 350–550 to about 200 µs. Where the CPU is short, real-time workers
+    /// preempt everything else at every packet and lose their batches:
+    /// short connections per second fell by a sixth to a third
+    /// (docs/benchmarks.md), which `auto` avoids (see `inline::rt`). Needs
+    /// CAP_SYS_NICE; without it the workers run as ordinary threads.
+    pub realtime: Realtime,
+}
+
+/// `[inline] realtime`: `true`, `false` or `"auto"`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "RealtimeToml")]
+pub enum Realtime {
+    Off,
+    On,
+    #[default]
+    Auto,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RealtimeToml {
+    Flag(bool),
+    Word(String),
+}
+
+impl TryFrom<RealtimeToml> for Realtime {
+    type Error = String;
+    fn try_from(v: RealtimeToml) -> Result<Self, String> {
+        match v {
+            RealtimeToml::Flag(true) => Ok(Realtime::On),
+            RealtimeToml::Flag(false) => Ok(Realtime::Off),
+            RealtimeToml::Word(w) if w == "auto" => Ok(Realtime::Auto),
+            RealtimeToml::Word(w) => Err(format!("realtime: expected true, false or \"auto\", found \"{w}\"")),
+        }
+    }
+}
+
+impl Inline {
+    /// The scheduling the workers get: `auto` yields to an explicit
+    /// `busy_poll_us`, since a real-time spin would starve the core.
+    pub fn effective_realtime(&self) -> Realtime {
+        match self.realtime {
+            Realtime::Auto if self.busy_poll_us > 0 => Realtime::Off,
+            r => r,
+        }
+    }
 }
 
 impl Default for InspectConfig {
@@ -153,7 +192,7 @@ impl Default for Inline {
             queue_max_len: 4096,
             bypass: true,
             busy_poll_us: 0,
-            realtime: false,
+            realtime: Realtime::Auto,
         }
     }
 }
@@ -324,10 +363,10 @@ impl InspectConfig {
             // Longer spins only burn the core: a sleep costs far less.
             return bad("inline.busy_poll_us", "must be at most 10000 (10 ms)");
         }
-        if self.inline.realtime && self.inline.busy_poll_us > 0 {
+        if self.inline.realtime == Realtime::On && self.inline.busy_poll_us > 0 {
             // A real-time thread that spins only yields to its own kind: the
             // core's other processes would wait out every spin.
-            return bad("inline.busy_poll_us", "cannot be combined with inline.realtime (set one of them off)");
+            return bad("inline.busy_poll_us", "cannot be combined with inline.realtime = true (set one of them off)");
         }
         Ok(())
     }
@@ -419,6 +458,21 @@ mod tests {
         let e = InspectConfig::load(&p).unwrap_err().to_string();
         assert!(e.contains("inline.busy_poll_us") && e.contains("inline.realtime"), "{e}");
         let p = write(&d, "spin-ok.toml", "[inline]\nbusy_poll_us = 200\n");
-        assert!(InspectConfig::load(&p).is_ok(), "realtime is off by default");
+        let (c, _) = InspectConfig::load(&p).expect("auto yields to an explicit busy poll");
+        assert_eq!(c.inline.effective_realtime(), Realtime::Off);
+        let p = write(&d, "rtword.toml", "[inline]\nrealtime = \"always\"\n");
+        let e = format!("{:#}", InspectConfig::load(&p).unwrap_err());
+        assert!(e.contains("rtword.toml") && e.contains("realtime") && e.contains("\"auto\""), "{e}");
+    }
+
+    #[test]
+    fn realtime_is_auto_by_default_and_takes_a_flag_or_auto() {
+        let d = tmp("realtime");
+        assert_eq!(InspectConfig::default().inline.effective_realtime(), Realtime::Auto);
+        for (text, want) in [("true", Realtime::On), ("false", Realtime::Off), ("\"auto\"", Realtime::Auto)] {
+            let p = write(&d, "rt.toml", &format!("[inline]\nrealtime = {text}\n"));
+            let (c, _) = InspectConfig::load(&p).unwrap();
+            assert_eq!(c.inline.effective_realtime(), want, "{text}");
+        }
     }
 }

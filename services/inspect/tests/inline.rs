@@ -143,6 +143,21 @@ impl Lab {
         Some(out.trim().to_string())
     }
 
+    /// The scheduling policy of each queue worker thread of inspect, from
+    /// /proc (0 ordinary, 1 SCHED_FIFO).
+    fn worker_policies(&self) -> Vec<u64> {
+        let Some(pid) = self.inspect.as_ref().map(|c| c.id()) else { return Vec::new() };
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
+        tasks
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("stat")).ok())
+            .filter_map(|st| {
+                let (comm, rest) = st.split_once(" (")?.1.rsplit_once(") ")?;
+                // Field 41 of stat is the policy; `rest` starts at field 3.
+                comm.starts_with("queue-").then(|| rest.split_whitespace().nth(38)?.parse().ok())?
+            })
+            .collect()
+    }
+
     fn stat(&self, key: &str) -> u64 {
         let s = self.control("stats").unwrap_or_default();
         let v: serde_json::Value = serde_json::from_str(&s).unwrap_or_default();
@@ -479,6 +494,35 @@ fn web_protection_sinkholes_blocks_pages_resets_and_reloads_bundles() {
         eve.lines().any(|l| l.contains("\"intel\"") && l.contains("\"list\":\"lab-list\""))
     };
     assert!(wait_for(Duration::from_secs(5), intel_event), "intel match in EVE");
+
+    // This lab's workers sleep, so realtime = "auto" (the default) applies:
+    // the queue workers run at real-time
+    // priority while the CPU has idle time, turn ordinary while it stays
+    // saturated, and go back once it has slack again.
+    let realtime = |lab: &Lab, want: u64| {
+        wait_for(Duration::from_secs(15), || {
+            lab.stat("realtime_workers") == want
+                && lab.worker_policies().iter().filter(|&&p| p == 1).count() == want as usize
+        })
+    };
+    assert!(realtime(&lab, 2), "workers real-time: {:?} {:?}", lab.worker_policies(), lab.control("stats"));
+    {
+        let spin = std::sync::atomic::AtomicBool::new(true);
+        std::thread::scope(|s| {
+            for _ in 0..std::thread::available_parallelism().map_or(2, |n| n.get()) {
+                s.spawn(|| {
+                    while spin.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                });
+            }
+            let turned = realtime(&lab, 0);
+            spin.store(false, std::sync::atomic::Ordering::Relaxed);
+            assert!(turned, "saturated CPU, workers still real-time: {:?}", lab.control("stats"));
+        });
+    }
+    assert!(realtime(&lab, 2), "slack again, workers not real-time: {:?}", lab.worker_policies());
+    assert!(lab.stat("scheduling_changes") >= 4, "{:?}", lab.control("stats"));
 }
 
 fn get_host(lab: &Lab, port: u16, host: &str, path: &str) -> Result<Vec<u8>, std::io::Error> {

@@ -40,6 +40,8 @@ pub fn stats_json(workers: &[Arc<WorkerShared>], rules: usize) -> String {
         "gso_packets": sum(|w| w.stats.gso_packets.load(Ordering::Relaxed)),
         "sliced_packets": sum(|w| w.stats.sliced_packets.load(Ordering::Relaxed)),
         "eve_dropped": sum(|w| w.stats.eve_dropped.load(Ordering::Relaxed)),
+        "realtime_workers": sum(|w| u64::from(w.realtime.load(Ordering::Relaxed))),
+        "scheduling_changes": sum(|w| w.scheduling_changes.load(Ordering::Relaxed)),
         "intel_matched": sum(|w| w.intel_matched.load(Ordering::Relaxed)),
         "intel_blocked": sum(|w| w.intel_blocked.load(Ordering::Relaxed)),
         "verdict_hold_us": hold_quantiles(workers, |w| &w.stats.hold),

@@ -1,7 +1,8 @@
 //! Inline mode: NFQUEUE in, verdicts out (`mamori-inspect run`).
 //!
 //! Threads: one worker per queue (each with its own engine), one EVE
-//! writer, one control-socket server; the main thread feeds the systemd
+//! writer, one control-socket server, and with `realtime = "auto"` one
+//! scheduling governor ([`rt::govern`]); the main thread feeds the systemd
 //! watchdog only while every worker turns.
 
 pub mod blockpage;
@@ -28,7 +29,7 @@ use mamori_engine::{Detect, Detector, Engine, EngineConfig, EveRecord};
 use mamori_nfq::{NfqSocket, QueueOptions};
 use tracing::{error, info, warn};
 
-use crate::config::{DnsBlockMode, InspectConfig};
+use crate::config::{DnsBlockMode, InspectConfig, Realtime};
 use crate::rules::RuleFiles;
 use control::Control;
 use mamori_engine::WebProtection;
@@ -285,14 +286,23 @@ pub fn run(config_path: &Path) -> Result<()> {
         }
         let (ecfg, det, shared2, settings, eve, stop) =
             (engine_config(&cfg), detector.clone(), shared.clone(), settings.clone(), eve_tx.clone(), stop.clone());
-        let realtime = cfg.inline.realtime;
+        let realtime = cfg.inline.effective_realtime();
         shared.heartbeat_ms.store(worker::now_ms(), Ordering::Relaxed);
         // The engine is built on its own thread: it never moves between threads.
         let h = std::thread::Builder::new().name(format!("queue-{q}")).spawn(move || {
-            if realtime {
+            if realtime != Realtime::Off {
                 match rt::make_realtime() {
                     Ok(()) => {
-                        info!(queue = q, priority = rt::PRIORITY, "worker runs at real-time priority (SCHED_FIFO)")
+                        shared2.realtime.store(true, Ordering::Relaxed);
+                        if realtime == Realtime::Auto {
+                            shared2.tid.store(rt::current_tid(), Ordering::Relaxed);
+                        }
+                        info!(
+                            queue = q,
+                            priority = rt::PRIORITY,
+                            ?realtime,
+                            "worker runs at real-time priority (SCHED_FIFO)"
+                        )
                     }
                     Err(e) => warn!(
                         queue = q,
@@ -310,6 +320,10 @@ pub fn run(config_path: &Path) -> Result<()> {
         handles.push(h);
     }
     drop(eve_tx);
+    if cfg.inline.effective_realtime() == Realtime::Auto {
+        let (workers, stop) = (workers.clone(), stop.clone());
+        std::thread::Builder::new().name("rt-governor".into()).spawn(move || rt::govern(workers, stop))?;
+    }
 
     let listener = control::bind(&cfg.control_socket)
         .with_context(|| format!("control socket {}", cfg.control_socket.display()))?;

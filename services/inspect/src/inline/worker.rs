@@ -5,7 +5,7 @@
 //! engine (no locks on the packet path).
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -68,6 +68,13 @@ pub struct WorkerShared {
     /// Lookups that matched a list or category, and those that blocked.
     pub intel_matched: AtomicU64,
     pub intel_blocked: AtomicU64,
+    /// The worker's thread id, once it runs at real-time priority under
+    /// `realtime = "auto"` (0: the governor leaves it alone).
+    pub tid: AtomicI32,
+    /// Whether the worker runs at real-time priority now.
+    pub realtime: AtomicBool,
+    /// How often the governor moved it between real-time and ordinary.
+    pub scheduling_changes: AtomicU64,
 }
 
 #[derive(Clone, Debug)]
