@@ -123,6 +123,8 @@ pub enum Realtime {
 enum RealtimeToml {
     Flag(bool),
     Word(String),
+    // Anything else, so the error below names what is allowed.
+    Other(serde::de::IgnoredAny),
 }
 
 impl TryFrom<RealtimeToml> for Realtime {
@@ -133,6 +135,7 @@ impl TryFrom<RealtimeToml> for Realtime {
             RealtimeToml::Flag(false) => Ok(Realtime::Off),
             RealtimeToml::Word(w) if w == "auto" => Ok(Realtime::Auto),
             RealtimeToml::Word(w) => Err(format!("realtime: expected true, false or \"auto\", found \"{w}\"")),
+            RealtimeToml::Other(_) => Err("realtime: expected true, false or \"auto\"".into()),
         }
     }
 }
@@ -460,9 +463,11 @@ mod tests {
         let p = write(&d, "spin-ok.toml", "[inline]\nbusy_poll_us = 200\n");
         let (c, _) = InspectConfig::load(&p).expect("auto yields to an explicit busy poll");
         assert_eq!(c.inline.effective_realtime(), Realtime::Off);
-        let p = write(&d, "rtword.toml", "[inline]\nrealtime = \"always\"\n");
-        let e = format!("{:#}", InspectConfig::load(&p).unwrap_err());
-        assert!(e.contains("rtword.toml") && e.contains("realtime") && e.contains("\"auto\""), "{e}");
+        for (name, value) in [("rtword.toml", "\"always\""), ("rtnumber.toml", "1")] {
+            let p = write(&d, name, &format!("[inline]\nrealtime = {value}\n"));
+            let e = format!("{:#}", InspectConfig::load(&p).unwrap_err());
+            assert!(e.contains(name) && e.contains("realtime") && e.contains("\"auto\""), "{e}");
+        }
     }
 
     #[test]

@@ -304,11 +304,17 @@ pub fn run(config_path: &Path) -> Result<()> {
                             "worker runs at real-time priority (SCHED_FIFO)"
                         )
                     }
-                    Err(e) => warn!(
-                        queue = q,
-                        error = %e,
-                        "worker cannot take real-time priority (needs CAP_SYS_NICE); it runs as an ordinary thread"
-                    ),
+                    Err(e) => {
+                        let why =
+                            "worker cannot take real-time priority (needs CAP_SYS_NICE); it runs as an ordinary thread";
+                        // Asked for outright, a refusal is worth a warning;
+                        // under "auto" ordinary workers are a fine default.
+                        if realtime == Realtime::Auto {
+                            info!(queue = q, error = %e, "{why}")
+                        } else {
+                            warn!(queue = q, error = %e, "{why}")
+                        }
+                    }
                 }
             }
             let mut engine = Engine::new(ecfg).with_file_gate(Box::new(mamori_engine::PassAllSha256));

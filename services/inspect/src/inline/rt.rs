@@ -174,6 +174,8 @@ pub fn govern(workers: Vec<Arc<WorkerShared>>, stop: Arc<AtomicBool>) {
                     w.realtime.store(realtime, Ordering::Relaxed);
                     w.scheduling_changes.fetch_add(1, Ordering::Relaxed);
                 }
+                // A worker that has just ended (shutdown) is no news.
+                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
                 Err(e) => warn!(tid, realtime, error = %e, "cannot change a queue worker's scheduling"),
             }
         }
