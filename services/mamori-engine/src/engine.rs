@@ -444,7 +444,7 @@ impl Engine {
             }
             _ => None,
         };
-        let mut app_out = AppOut::default();
+        let mut app_out = AppOut::new(self.web.is_some());
         // The flow's files are lent to the sink for this packet.
         let mut flow_files = std::mem::take(&mut flow.data.files);
         let mut files = flow_files.sink(&mut *self.gate);
@@ -502,7 +502,7 @@ impl Engine {
             None if flow.data.pkts[0] > 0 && flow.data.pkts[1] > 0 => FlowState::Established,
             None => FlowState::New,
         };
-        let mut verdict = emit(&mut self.counters, flow, now, &app_out, finished, self.web.as_ref(), out);
+        let mut verdict = emit(&mut self.counters, flow, now, &mut app_out, finished, self.web.as_ref(), out);
         if flow.data.blocked {
             verdict = Verdict::Drop;
         }
@@ -596,7 +596,7 @@ impl Engine {
     }
 
     fn end_flow(&mut self, mut flow: Flow<FlowData>, reason: EndReason, out: &mut Vec<EveRecord>) {
-        let mut app_out = AppOut::default();
+        let mut app_out = AppOut::new(self.web.is_some());
         // The flow's files are lent to the sink for this packet.
         let mut flow_files = std::mem::take(&mut flow.data.files);
         let mut files = flow_files.sink(&mut *self.gate);
@@ -680,7 +680,7 @@ impl Engine {
         }
         let finished = flow_files.take_finished();
         let last_seen = flow.last_seen_us;
-        emit(&mut self.counters, &mut flow, last_seen, &app_out, finished, self.web.as_ref(), out);
+        emit(&mut self.counters, &mut flow, last_seen, &mut app_out, finished, self.web.as_ref(), out);
         if let Some(td) = flow.data.tcp.as_ref() {
             self.stream_bytes = self.stream_bytes.saturating_sub(td.accounted);
         }
@@ -1117,12 +1117,13 @@ fn pseudo_packet(flow: &Flow<FlowData>) -> mamori_detect::Packet<'static> {
 }
 
 /// Write the records an app layer produced, and the files that finished.
-/// Returns the verdict the files call for.
+/// Returns the verdict the files call for. The records' objects move into
+/// the events (`app_out` is left drained).
 fn emit(
     counters: &mut Counters,
     flow: &mut Flow<FlowData>,
     now_us: u64,
-    app_out: &AppOut,
+    app_out: &mut AppOut,
     finished: Vec<FileInfo>,
     web: Option<&WebProtection>,
     out: &mut Vec<EveRecord>,
@@ -1146,16 +1147,16 @@ fn emit(
             out.push(rec);
         }
     }
-    for r in &app_out.records {
+    for r in app_out.records.drain(..) {
         counters.incr_path("app_layer.tx", r.event_type, "");
         let mut rec = EveRecord::new(ts, r.event_type);
         tuple(&mut rec, flow, r.dir.unwrap_or(Direction::ToServer));
         rec.app_proto = app_proto;
         rec.tx_id = r.tx_id;
-        rec.objects.extend(r.objects.iter().cloned());
         if let Some(tx) = r.tx_id {
             flow.data.cache_tx(tx, r.objects.clone());
         }
+        rec.objects = r.objects;
         if let Some(v) = web.and_then(|w| w.judge(&rec)) {
             counters.incr(if web::blocks(&v) { "intel.blocked" } else { "intel.matched" });
             if web::blocks(&v) {
@@ -1171,12 +1172,12 @@ fn emit(
         }
         out.push(rec);
     }
-    for (event_type, object) in &app_out.early {
+    for (event_type, object) in app_out.early.drain(..) {
         let Some(w) = web else { break };
         let mut rec = EveRecord::new(ts, event_type);
         tuple(&mut rec, flow, Direction::ToServer);
         rec.app_proto = app_proto;
-        rec.push(event_type, object);
+        rec.objects.push((event_type, object));
         // Only a block is reported now; a logged match rides on the event
         // when it is written (the handshake's or the transaction's end).
         let Some(v) = w.judge(&rec).filter(web::blocks) else { continue };

@@ -183,8 +183,15 @@ fn eve_writer(path: &Path, rx: mpsc::Receiver<Vec<EveRecord>>) -> Result<std::th
         for records in rx {
             buf.clear();
             for r in &records {
-                buf.extend_from_slice(r.to_json().as_bytes());
-                buf.push(b'\n');
+                // Straight into the batch: no string per record.
+                let start = buf.len();
+                match serde_json::to_writer(&mut buf, r) {
+                    Ok(()) => buf.push(b'\n'),
+                    Err(e) => {
+                        buf.truncate(start);
+                        error!(error = %e, event_type = r.event_type, "EVE record could not be serialised");
+                    }
+                }
             }
             if let Err(e) = f.write_all(&buf) {
                 error!(error = %e, "writing EVE failed");

@@ -52,7 +52,7 @@ impl HttpSession {
                     // before the request reaches the server.
                     if matches!(ev, HttpEvent::RequestHeaders { .. }) {
                         if let Some(tx) = self.parser.tx(tx_id) {
-                            out.early.push(("http", to_value(&tx.eve())));
+                            out.early("http", || to_value(&tx.eve()));
                         }
                     }
                 }

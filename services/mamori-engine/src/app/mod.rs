@@ -35,9 +35,24 @@ pub(crate) struct AppOut {
     /// URL at its headers), for web protection to judge in time:
     /// (event type, its object so far).
     pub early: Vec<(&'static str, Value)>,
+    /// Web protection is on: only then is `early` judged, so only then is
+    /// it worth building (an HTTP object per request).
+    judging: bool,
 }
 
 impl AppOut {
+    pub fn new(judging: bool) -> AppOut {
+        AppOut { judging, ..AppOut::default() }
+    }
+
+    /// What a transaction's event will say, for web protection to judge
+    /// before the event is logged; built only when something judges it.
+    pub fn early(&mut self, event_type: &'static str, object: impl FnOnce() -> Value) {
+        if self.judging {
+            self.early.push((event_type, object()));
+        }
+    }
+
     /// A record with one object named like the event type.
     pub fn record(&mut self, event_type: &'static str, tx_id: Option<u64>, dir: Option<Direction>, object: Value) {
         self.records.push(AppRecord { event_type, tx_id, dir, objects: vec![(event_type, object)] });
@@ -82,4 +97,19 @@ pub(crate) fn new_stream_session(proto: AppProto) -> Option<Box<dyn AppSession>>
 /// Serialize a parser's EVE object; a failure yields null rather than a lost event.
 pub(crate) fn to_value<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn early_objects_are_built_only_for_web_protection() {
+        let mut off = AppOut::new(false);
+        off.early("http", || panic!("built with nobody to judge it"));
+        assert!(off.early.is_empty());
+        let mut on = AppOut::new(true);
+        on.early("tls", || serde_json::json!({ "sni": "example.com" }));
+        assert_eq!(on.early, vec![("tls", serde_json::json!({ "sni": "example.com" }))]);
+    }
 }

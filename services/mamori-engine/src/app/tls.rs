@@ -30,7 +30,7 @@ impl TlsSession {
                     self.seen_hello = true;
                     self.dirty[0] = true;
                     if let Some(name) = ch.server_name.as_deref() {
-                        out.early.push(("tls", serde_json::json!({ "sni": String::from_utf8_lossy(name) })));
+                        out.early("tls", || serde_json::json!({ "sni": String::from_utf8_lossy(name) }));
                     }
                 }
                 TlsEvent::ServerHello(_) => {
