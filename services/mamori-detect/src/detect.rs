@@ -309,7 +309,9 @@ impl Detect {
     }
 
     /// A transaction progressed in direction `dir`. `tag` comes back on
-    /// alerts from this inspection. Returns whether any signature matched.
+    /// alerts from this inspection. Returns whether a signature that can
+    /// write an alert matched (`noalert` ones, e.g. ET Open's flowbit
+    /// setters on ordinary web traffic, need no app objects kept for it).
     pub fn tx(
         &mut self,
         flow: &mut FlowDetect,
@@ -379,7 +381,7 @@ impl Detect {
             if matches(det, sig, flow, p, f, &t, dir, &Src::Tx(tx), &mut self.ctx, &mut self.addr, &mut self.tmp) {
                 flow.mark_tx(tx_id, dir, n);
                 post_match(sig, flow);
-                any = true;
+                any |= !sig.noalert;
                 if flow.ids_timing {
                     if flow.deferred.len() < MAX_DEFERRED {
                         flow.deferred.push(Deferred { sig: n, dir, tuple: t, tx_id, tag, saw_other: false });

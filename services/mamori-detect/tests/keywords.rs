@@ -388,6 +388,31 @@ alert http any any -> any any (http.user_agent; content:"curl"; sid:5;)
 }
 
 #[test]
+fn only_a_match_that_can_alert_asks_for_the_transaction_objects() {
+    // The engine keeps a transaction's EVE objects for the alerts it will
+    // write; ET Open's flowbit setters match ordinary web traffic and never
+    // alert, so keeping objects for them would only hold memory per flow.
+    let rules = r#"
+alert http any any -> any any (http.uri; content:"/index"; flowbits:set,seen; flowbits:noalert; sid:1;)
+alert http any any -> any any (http.uri; content:"/login"; sid:2;)
+"#;
+    let det = detector(rules);
+    let pkt_payload: &[u8] = b"";
+    let inspect = |uri: &'static [u8]| {
+        let mut f = Flow::new(&det, false);
+        f.app = Some(AppProto::Http);
+        let pkt = make(f.ts, &Pkt::tcp(TS, pkt_payload));
+        let facts = f.facts(TS, false);
+        let tx = Http { uri, host: b"h", ua: None, body: b"" };
+        let alerting = f.d.tx(&mut f.f, &pkt, &facts, TS, &tx, 1);
+        let sids = f.finish(&pkt).0;
+        (alerting, sids)
+    };
+    assert_eq!(inspect(b"/index.html"), (false, vec![]), "a flowbit setter matched; nothing will alert");
+    assert_eq!(inspect(b"/login"), (true, vec![2]));
+}
+
+#[test]
 fn a_transaction_rule_with_a_payload_fast_pattern_is_prefiltered_on_its_buffers() {
     // ET Open writes many HTTP rules this way; the payload pattern cannot
     // prefilter a transaction, so the rule used to be verified for every one.

@@ -1,5 +1,7 @@
 //! The packet pipeline.
 
+use std::collections::VecDeque;
+
 use mamori_applayer::{AppProto, Direction, Probe, Status};
 use mamori_eve::{EveRecord, Timestamp};
 use mamori_files::{FileDecision, FileGate, FileInfo, FileTracker, PassAll};
@@ -503,6 +505,7 @@ impl Engine {
             None => FlowState::New,
         };
         let mut verdict = emit(&mut self.counters, flow, now, &mut app_out, finished, self.web.as_ref(), out);
+        release_finished(&mut flow.data);
         if flow.data.blocked {
             verdict = Verdict::Drop;
         }
@@ -733,6 +736,17 @@ fn link_counter(link: LinkType) -> &'static str {
         LinkType::CiscoHdlc => "decoder.chdlc",
         LinkType::Null => "decoder.null",
         LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => "decoder.raw",
+    }
+}
+
+/// Both directions of a TCP flow are over and it has no file left open: no
+/// `fileinfo` can come that would need a transaction's cached object. The
+/// flow lingers in the table for `tcp_closed` seconds (a minute) and, at
+/// thousands of short connections a second, what it holds adds up.
+fn release_finished(d: &mut FlowData) {
+    let over = d.tcp.as_ref().is_some_and(|td| td.streams.iter().all(|s| s.finished()));
+    if over && d.files.open_count() == 0 && d.held_files.is_empty() && d.tx_cache.capacity() > 0 {
+        d.tx_cache = VecDeque::new();
     }
 }
 
@@ -1239,4 +1253,39 @@ fn emit(
         }
     }
     verdict
+}
+
+#[cfg(test)]
+mod tests {
+    use mamori_applayer::{FileEnd, FileMeta, FileSink};
+
+    use super::*;
+
+    #[test]
+    fn a_finished_flow_lets_go_of_its_cached_transactions() {
+        let cfg = EngineConfig::default();
+        let mut d = FlowData::new(Vec::new());
+        d.cache_tx(0, vec![("http", json!({ "hostname": "www.example.jp" }))]);
+        d.tcp = Some(Box::new(TcpData {
+            conn: TcpConn::default(),
+            streams: [Reassembler::new(cfg.stream()), Reassembler::new(cfg.stream())],
+            accounted: 0,
+        }));
+        let mut gate = PassAll;
+        let file = d.files.sink(&mut gate).open(Direction::ToClient, FileMeta::default());
+        let close = |d: &mut FlowData, dir: Direction| {
+            if let Some(td) = d.tcp.as_mut() {
+                td.streams[dir.index()].close(&mut |_| {});
+            }
+        };
+        close(&mut d, Direction::ToServer);
+        release_finished(&mut d);
+        assert_eq!(d.tx_cache.len(), 1, "the response is still open");
+        close(&mut d, Direction::ToClient);
+        release_finished(&mut d);
+        assert_eq!(d.tx_cache.len(), 1, "a file is still open: its fileinfo needs the transaction");
+        d.files.sink(&mut gate).close(file, FileEnd::Closed);
+        release_finished(&mut d);
+        assert_eq!((d.tx_cache.len(), d.tx_cache.capacity()), (0, 0));
+    }
 }

@@ -173,6 +173,10 @@ impl FileSink for FileTracker<'_> {
         let id = FileId(self.files.next_id);
         self.files.next_id = self.files.next_id.wrapping_add(1);
         let md5 = self.gate.wants_md5().then(Md5::new);
+        if self.files.open.capacity() == 0 {
+            // Files come one at a time on most flows.
+            self.files.open.reserve_exact(1);
+        }
         self.files.open.push(Open { id, dir, meta, sha256: Sha256::new(), md5, size: 0, head: Vec::new() });
         id
     }
@@ -197,6 +201,11 @@ impl FileSink for FileTracker<'_> {
     fn close(&mut self, id: FileId, end: FileEnd) {
         let Some(pos) = self.files.open.iter().position(|o| o.id == id) else { return };
         let o = self.files.open.swap_remove(pos);
+        if self.files.open.is_empty() {
+            // The flow may linger long after its last file (a closed TCP
+            // connection for a minute): hold no room for more.
+            self.files.open = Vec::new();
+        }
         let mut info = Self::info_of(&o, Some(end));
         // Hashes of a truncated file are not the file's; Suricata omits them too.
         if end == FileEnd::Closed {
@@ -262,6 +271,21 @@ mod tests {
         assert_eq!(f.state, "CLOSED");
         assert_eq!(f.tx_id, 3);
         assert_eq!(f.decision, Some(FileDecision::Pass));
+    }
+
+    #[test]
+    fn a_flow_whose_files_ended_holds_no_room_for_more() {
+        let mut gate = PassAll;
+        let mut files = FlowFiles::default();
+        let mut t = files.sink(&mut gate);
+        let a = t.open(Direction::ToClient, meta("a"));
+        let b = t.open(Direction::ToServer, meta("b"));
+        t.close(a, FileEnd::Closed);
+        assert!(files.open.capacity() > 0, "b is still open");
+        let mut t = files.sink(&mut gate);
+        t.close(b, FileEnd::Closed);
+        assert_eq!((files.open_count(), files.open.capacity()), (0, 0));
+        assert_eq!(files.take_finished().len(), 2);
     }
 
     #[test]

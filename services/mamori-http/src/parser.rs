@@ -167,6 +167,12 @@ impl HttpParser {
         while self.txs.front().is_some_and(|t| t.done) {
             self.txs.pop_front();
         }
+        // A closed connection lingers in the flow table for a minute:
+        // an empty queue gives its room (four transactions' worth once
+        // grown) back instead of holding it per flow.
+        if self.txs.is_empty() && self.txs.capacity() > 0 {
+            self.txs = VecDeque::new();
+        }
     }
 
     fn new_tx(&mut self, ctx: &mut Ctx<'_>) -> Option<u64> {
@@ -178,6 +184,10 @@ impl HttpParser {
         }
         let id = self.next_tx_id;
         self.next_tx_id = self.next_tx_id.saturating_add(1);
+        if self.txs.capacity() == 0 {
+            // Most connections carry one transaction at a time.
+            self.txs.reserve_exact(1);
+        }
         self.txs.push_back(HttpTx { tx_id: id, ..HttpTx::default() });
         Some(id)
     }

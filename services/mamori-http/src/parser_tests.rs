@@ -481,3 +481,24 @@ fn junk_line_filling_the_head_buffer_does_not_stall() {
     assert_eq!(r.files.files.len(), 1);
     assert!(r.files.files[0].content.ends_with(b"more body"));
 }
+
+#[test]
+fn a_finished_connection_holds_no_transaction_room() {
+    // A closed connection lingers in the flow table for a minute; at
+    // thousands of connections a second, room kept for transactions that
+    // will never come adds up to gigabytes.
+    let mut r = Run::new();
+    r.send(C, PIPELINED_REQ);
+    r.send(S, PIPELINED_RES);
+    assert!(r.p.txs.capacity() > 0);
+    r.close(S);
+    r.close(C);
+    assert_eq!(r.p.transactions().count(), 0);
+    assert_eq!(r.p.txs.capacity(), 0);
+    // The next request on a kept-alive connection gets room again.
+    let mut r = Run::new();
+    r.send(C, b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+    r.send(S, b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx");
+    r.send(C, b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(r.p.transactions().map(|t| t.tx_id).collect::<Vec<_>>(), vec![1]);
+}
