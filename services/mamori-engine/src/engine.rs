@@ -743,9 +743,13 @@ fn link_counter(link: LinkType) -> &'static str {
 /// `fileinfo` can come that would need a transaction's cached object. The
 /// flow lingers in the table for `tcp_closed` seconds (a minute) and, at
 /// thousands of short connections a second, what it holds adds up.
+/// Called per packet: flows that never cached an object (all but app-layer
+/// ones with transactions) leave at the first test.
 fn release_finished(d: &mut FlowData) {
-    let over = d.tcp.as_ref().is_some_and(|td| td.streams.iter().all(|s| s.finished()));
-    if over && d.files.open_count() == 0 && d.held_files.is_empty() && d.tx_cache.capacity() > 0 {
+    if d.tx_cache.capacity() == 0 || d.files.open_count() != 0 || !d.held_files.is_empty() {
+        return;
+    }
+    if d.tcp.as_ref().is_some_and(|td| td.streams.iter().all(|s| s.finished())) {
         d.tx_cache = VecDeque::new();
     }
 }
