@@ -88,6 +88,10 @@ pub struct Inline {
     /// Let flows that need no more inspection skip the queue (conntrack
     /// mark). Off only to measure inspecting every byte.
     pub bypass: bool,
+    /// With `bypass`: let a connection skip the queue once its app protocol
+    /// is over (an HTTP exchange with `Connection: close`, complete and
+    /// inspected), so its closing packets are not queued. Off: they are.
+    pub bypass_app_over: bool,
     /// Longest a worker spins on its queue before it sleeps, in
     /// microseconds (adaptive: the window closes by itself when the queue
     /// goes quiet). Spinning saves a wake-up per packet where wake-ups are
@@ -194,6 +198,7 @@ impl Default for Inline {
             block_page_contact: String::new(),
             queue_max_len: 4096,
             bypass: true,
+            bypass_app_over: true,
             busy_poll_us: 0,
             realtime: Realtime::Auto,
         }

@@ -284,7 +284,7 @@ impl FlowDetect {
 
     /// The stream of `dir` ended (FIN or RST): its window and prefilter
     /// stream are freed now rather than when the lingering flow expires.
-    pub(crate) fn stream_end(&mut self, dir: Direction) {
+    pub fn stream_end(&mut self, dir: Direction) {
         let side = &mut self.stream[dir.index()];
         side.base = side.base.saturating_add(side.window.len() as u64);
         side.window = Vec::new();

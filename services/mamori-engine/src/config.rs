@@ -33,6 +33,14 @@ pub struct EngineConfig {
     /// later data is then not inspected either). Off: both directions must
     /// be past the depth or closed, as when scoring against Suricata.
     pub bypass_one_side: bool,
+    /// Bypass a connection as soon as its app protocol is over (an HTTP
+    /// exchange with `Connection: close` has completed and been inspected):
+    /// inline, its closing packets then skip the queue, a quarter of a short
+    /// connection's queued packets. What the connection still carries is not
+    /// read by an honest peer, and two colluding peers can hide their talk
+    /// with TLS anyway. Off: the closing packets are inspected, as when
+    /// scoring against Suricata.
+    pub bypass_app_over: bool,
     /// The outer VLAN id is part of a flow's identity (Suricata's
     /// `vlan.use-for-tracking`). Off for networks that tag one direction only.
     pub vlan_tracking: bool,
@@ -61,6 +69,7 @@ impl Default for EngineConfig {
             defrag_max_fragments: 1024,
             bypass: true,
             bypass_one_side: false,
+            bypass_app_over: false,
             vlan_tracking: true,
             midstream: false,
             async_oneside: false,

@@ -359,10 +359,9 @@ impl Engine {
         // is a new flow: left in the old one, it would go uninspected.
         let bare_syn = matches!(t, Transport::Tcp(tcp) if tcp.flags.syn() && !tcp.flags.ack());
         if bare_syn && !lookup.created {
-            let closed = self
-                .flows
-                .get(lookup.id)
-                .is_some_and(|f| f.data.tcp.as_ref().is_some_and(|td| td.conn.flow_state() == FlowState::Closed));
+            let closed = self.flows.get(lookup.id).is_some_and(|f| {
+                f.data.app_over || f.data.tcp.as_ref().is_some_and(|td| td.conn.flow_state() == FlowState::Closed)
+            });
             if closed {
                 if let Some(old) = self.flows.remove(lookup.id) {
                     self.counters.incr("tcp.reused_ports");
@@ -529,12 +528,20 @@ impl Engine {
             self.stream_bytes = self.stream_bytes + held - td.accounted;
             td.accounted = held;
         }
-        let bypass = self.cfg.bypass && !flow.data.bypassed && inspection_done(&flow.data, self.cfg.bypass_one_side);
-        if bypass {
-            flow.data.bypassed = true;
-            self.counters.incr("flow.bypassed");
+        if self.cfg.bypass && !flow.data.bypassed {
+            let over = self.cfg.bypass_app_over && app_over(&flow.data);
+            if over || inspection_done(&flow.data, self.cfg.bypass_one_side) {
+                flow.data.bypassed = true;
+                flow.data.app_over = over;
+                self.counters.incr("flow.bypassed");
+                if over {
+                    self.counters.incr("flow.bypassed_app_over");
+                    release_over(&mut flow.data);
+                }
+            }
         }
         let bypass = flow.data.bypassed;
+        let state = if flow.data.app_over { FlowState::Closed } else { state };
         self.flows.touch(lookup.id, now, state);
         while self.stream_bytes > self.cfg.stream_memcap {
             let Some(victim) = self.flows.evict_stalest() else { break };
@@ -751,6 +758,30 @@ fn release_finished(d: &mut FlowData) {
     }
     if d.tcp.as_ref().is_some_and(|td| td.streams.iter().all(|s| s.finished())) {
         d.tx_cache = VecDeque::new();
+    }
+}
+
+/// The app protocol is over (see `AppSession::over`) with nothing left to
+/// settle: no file open or awaiting its verdict, no out-of-order data
+/// waiting for a gap to fill.
+fn app_over(d: &FlowData) -> bool {
+    if d.blocked || !d.held_files.is_empty() || d.files.open_count() != 0 {
+        return false;
+    }
+    let Some(td) = &d.tcp else { return false };
+    td.streams.iter().all(|s| s.buffered() == 0) && matches!(&d.app, App::Stream(s) if s.over())
+}
+
+/// A connection whose app protocol is over is not inspected again (its
+/// closing packets may not even come here): the app session, the stream
+/// windows and the cached transactions go now rather than when the flow
+/// expires. Everything the session had to log is logged (`AppSession::over`).
+fn release_over(d: &mut FlowData) {
+    d.app = App::None { proto: d.app.proto() };
+    d.tx_cache = VecDeque::new();
+    if let Some(det) = d.detect.as_mut() {
+        det.stream_end(Direction::ToServer);
+        det.stream_end(Direction::ToClient);
     }
 }
 

@@ -59,6 +59,9 @@ pub(crate) fn flow_record(flow: &Flow<FlowData>, reason: EndReason, app: Option<
         rec.push("app_evidence", det);
     }
     let state = match (&d.tcp, flow.state) {
+        // Its closing packets skipped the engine (Suricata's state for
+        // flows that left the data path).
+        (Some(t), _) if d.app_over && t.conn.flow_state() != FlowState::Closed => "bypassed",
         (Some(t), _) => match t.conn.flow_state() {
             FlowState::New => "new",
             FlowState::Established => "established",

@@ -81,6 +81,11 @@ pub(crate) struct FlowData {
     pub macs: [Option<[u8; 6]>; 2],
     /// Inspection is over; the data path may skip this flow.
     pub bypassed: bool,
+    /// Bypassed because the app protocol is over (see
+    /// `EngineConfig::bypass_app_over`): the connection is closing, so the
+    /// flow times out as a closed one and a new handshake on its ports is a
+    /// new flow, whether or not its closing packets reach the engine.
+    pub app_over: bool,
     pub alerted: bool,
     /// Files whose verdict is still pending (see `FileDecision::Hold`).
     pub held_files: Vec<u32>,
@@ -125,6 +130,7 @@ impl FlowData {
             tx_cache: VecDeque::new(),
             macs: [None; 2],
             bypassed: false,
+            app_over: false,
             alerted: false,
             held_files: Vec::new(),
             blocked: false,

@@ -344,3 +344,123 @@ alert tcp any 80 -> any any (msg:"raw stream tail"; flow:established,to_client; 
     assert_eq!(run_drop(&all), *all[5 + 2 * segment]);
     assert_eq!(run_drop(&without), *all[5 + 2 * segment]);
 }
+
+/// Inline with `bypass_app_over`: what the engine gets of `frames` when the
+/// kernel queues no pure ACK and nothing after a verdict that bypasses the
+/// flow. Returns the engine, its records and the index (into `frames`) of
+/// the packet whose verdict bypassed the flow.
+fn inline_until_bypassed(rules: &str, frames: &[Vec<u8>], app_over: bool) -> (Engine, Vec<EveRecord>, Option<usize>) {
+    let cfg = EngineConfig { bypass_app_over: app_over, bypass_one_side: true, ..EngineConfig::default() };
+    let mut engine = Engine::new(cfg).with_detect(Detect::new(detector(rules), true));
+    let mut out = Vec::new();
+    let mut bypassed_at = None;
+    for (i, f) in frames.iter().enumerate().filter(|(_, f)| !pure_ack(f)) {
+        let r = engine.process(
+            &PacketIn {
+                ts: Timestamp(1_700_000_000_000_000 + i as u64 * 1000),
+                link: LinkType::Ethernet,
+                data: f,
+                pcap_cnt: None,
+            },
+            &mut out,
+        );
+        assert_eq!(r.verdict, Verdict::Accept);
+        if r.bypass {
+            bypassed_at = Some(i);
+            break;
+        }
+    }
+    (engine, out, bypassed_at)
+}
+
+fn closing_http_flow(body: &[u8], closing: bool) -> Vec<Vec<u8>> {
+    let mut c = Conv::new(80);
+    let mut frames = c.handshake();
+    frames.extend(c.data_acked(true, b"GET /dl/file.bin HTTP/1.1\r\nHost: www.example.jp\r\n\r\n"));
+    let close = if closing { "Connection: close\r\n" } else { "" };
+    let mut resp = format!("HTTP/1.1 200 OK\r\n{close}Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    resp.extend_from_slice(body);
+    frames.extend(c.data_acked(false, &resp));
+    frames.extend(c.close());
+    frames
+}
+
+#[test]
+fn a_closing_http_exchange_leaves_the_queue_before_its_closing_packets() {
+    let rules = r#"
+alert tcp any any -> any 80 (msg:"request on an established flow"; flow:established,to_server; content:"GET /dl/"; sid:40;)
+alert http any any -> any any (msg:"both parts"; file.data; content:"first-part-marker"; fast_pattern; content:"second-part-marker"; distance:0; sid:20;)
+alert tcp any 80 -> any any (msg:"raw stream tail"; flow:established,to_client; content:"tail-marker"; sid:41;)
+"#;
+    let (body, _) = long_body();
+    let frames = closing_http_flow(&body, true);
+    let summary = |out: &[EveRecord]| {
+        let recs: Vec<Value> = out.iter().map(|r| serde_json::to_value(r).unwrap()).collect();
+        let mut got = sids(&recs);
+        got.sort_unstable();
+        let pick = |t: &str, key: &str| -> Vec<Value> {
+            recs.iter()
+                .filter(|r| r["event_type"] == t)
+                .map(|r| r.pointer(key).cloned().unwrap_or(Value::Null))
+                .collect()
+        };
+        (got, pick("http", "/http/length"), pick("fileinfo", "/fileinfo/sha256"), pick("flow", "/flow/state"))
+    };
+
+    let (mut engine, mut out, at) = inline_until_bypassed(rules, &frames, true);
+    let last_data = frames.len() - 3 - 2; // close (3), then the last segment's ACK
+    assert_eq!(at, Some(last_data), "the segment that completes the response bypasses the flow, none before");
+    assert_eq!(engine.counters().get("flow.bypassed_app_over"), 1);
+    assert_eq!(engine.inspection_bytes(), 0, "nothing is kept to inspect what follows");
+    engine.finish(&mut out);
+    let (sids_over, http_over, files_over, state_over) = summary(&out);
+    assert_eq!(state_over, vec![Value::from("bypassed")], "its FINs never reached the engine");
+
+    // Everything the closing packets would have shown is shown already.
+    let (mut engine, mut out, at) = inline_until_bypassed(rules, &frames, false);
+    assert_eq!(at, None);
+    engine.finish(&mut out);
+    let (sids_all, http_all, files_all, state_all) = summary(&out);
+    assert_eq!(sids_all, vec![20, 40, 41]);
+    assert_eq!((sids_over, http_over, files_over), (sids_all, http_all, files_all));
+    assert_eq!(state_all, vec![Value::from("closed")]);
+
+    // A kept-alive connection may carry another request: it stays.
+    let (_, _, at) = inline_until_bypassed(rules, &closing_http_flow(&body, false), true);
+    assert_eq!(at, None);
+}
+
+#[test]
+fn a_connection_bypassed_at_its_end_lingers_as_closed_and_its_ports_are_inspected_again() {
+    let rules = r#"alert http any any -> any any (msg:"admin url"; http.uri; content:"/admin"; sid:30;)"#;
+    let cfg = EngineConfig { bypass_app_over: true, ..EngineConfig::default() };
+    let mut engine = Engine::new(cfg).with_detect(Detect::new(detector(rules), true));
+    let mut out = Vec::new();
+    let mut ts = 1_700_000_000_000_000u64;
+    for round in 0..2u32 {
+        // Same addresses and ports, a fresh sequence space, and no FINs:
+        // the kernel let them pass once the first exchange was over.
+        let mut c = Conv::new(80);
+        c.cseq = 1000 + round * 100_000;
+        c.sseq = 5000 + round * 100_000;
+        let mut frames = c.handshake();
+        frames.extend(c.data_acked(true, b"GET /admin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+        frames.extend(c.data_acked(false, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+        let mut bypassed = Vec::new();
+        for f in frames.iter().filter(|f| !pure_ack(f)) {
+            ts += 1000;
+            let r = engine
+                .process(&PacketIn { ts: Timestamp(ts), link: LinkType::Ethernet, data: f, pcap_cnt: None }, &mut out);
+            bypassed.push(r.bypass);
+        }
+        assert_eq!(bypassed, [false, false, false, true], "round {round}: SYN, SYN/ACK, request, response");
+    }
+    let recs: Vec<Value> = out.iter().map(|r| serde_json::to_value(r).unwrap()).collect();
+    assert_eq!(sids(&recs), vec![30, 30], "the second connection on the same ports is inspected too");
+    // The first connection ended; the second times out as a closed one
+    // (tcp_closed, a minute), not as an established one (ten minutes).
+    engine.tick(Timestamp(ts + 59_000_000), &mut out);
+    assert_eq!(engine.flow_count(), 1);
+    engine.tick(Timestamp(ts + 61_000_000), &mut out);
+    assert_eq!(engine.flow_count(), 0);
+}

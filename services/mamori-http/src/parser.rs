@@ -89,6 +89,9 @@ pub struct HttpParser {
     next_tx_id: u64,
     dirs: [Dir; 2],
     stopped: bool,
+    /// A request or response said the connection ends after its exchange
+    /// (`Connection: close`).
+    closing: bool,
 }
 
 impl Default for HttpParser {
@@ -138,6 +141,15 @@ fn header_names(headers: &[Header]) -> Vec<u8> {
     out
 }
 
+/// The `Connection` field lists the `close` option (RFC 9112 §9.6): the
+/// connection ends after this exchange.
+fn says_close(headers: &[Header]) -> bool {
+    headers
+        .header_values("connection")
+        .flat_map(|v| v.split(|&c| c == b','))
+        .any(|opt| trim(opt).eq_ignore_ascii_case(b"close"))
+}
+
 fn mime_type(v: &[u8]) -> Vec<u8> {
     let end = memchr::memchr(b';', v).unwrap_or(v.len());
     trim(v.get(..end).unwrap_or(&[])).to_vec()
@@ -145,7 +157,25 @@ fn mime_type(v: &[u8]) -> Vec<u8> {
 
 impl HttpParser {
     pub fn new(cfg: HttpConfig) -> Self {
-        HttpParser { cfg, txs: VecDeque::new(), next_tx_id: 0, dirs: [Dir::default(), Dir::default()], stopped: false }
+        HttpParser {
+            cfg,
+            txs: VecDeque::new(),
+            next_tx_id: 0,
+            dirs: [Dir::default(), Dir::default()],
+            stopped: false,
+            closing: false,
+        }
+    }
+
+    /// The connection carries no more HTTP: a message said the connection
+    /// ends after its exchange (`Connection: close`), every transaction is
+    /// complete, and neither side has sent a byte since. Whatever else the
+    /// connection carries, an HTTP peer does not read it: a client that sent
+    /// or received `close` reads no further response, and a server sends no
+    /// further one (RFC 9112 §9.6).
+    pub fn over(&self) -> bool {
+        let quiet = |d: &Dir| matches!(d.state, State::Idle | State::Closed) && d.buf.is_empty();
+        self.closing && !self.stopped && self.txs.iter().all(|t| t.done) && self.dirs.iter().all(quiet)
     }
 
     /// A live transaction by its id.
@@ -647,6 +677,7 @@ impl HttpParser {
         let cl = content_length(&fields);
         let max_trailer = self.cfg.max_head_bytes;
         let hosts: Vec<&[u8]> = fields.header_values("host").collect();
+        self.closing |= says_close(&fields);
         let Some(tx) = self.tx_mut(tx_id) else { return };
         let r = &mut tx.request;
         match hosts.first() {
@@ -784,6 +815,8 @@ impl HttpParser {
             }
         }
 
+        self.closing |= says_close(&fields);
+        let Some(tx) = self.tx_mut(tx_id) else { return };
         let r = &mut tx.response;
         r.content_type = fields.header("content-type").map(<[u8]>::to_vec);
         r.location = fields.header("location").map(<[u8]>::to_vec);

@@ -502,3 +502,54 @@ fn a_finished_connection_holds_no_transaction_room() {
     r.send(C, b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_eq!(r.p.transactions().map(|t| t.tx_id).collect::<Vec<_>>(), vec![1]);
 }
+
+#[test]
+fn a_connection_is_over_once_its_closing_exchange_is_complete() {
+    // The server says it closes: over once the response body is whole.
+    let mut r = Run::new();
+    r.send(C, b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert!(!r.p.over(), "the request alone does not end the connection");
+    r.send(S, b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: keep-alive, Close\r\n\r\nab");
+    assert!(!r.p.over(), "half the body is still to come");
+    r.send(S, b"cd");
+    assert!(r.p.over());
+    // The client says it closes; the response is chunked.
+    let mut r = Run::new();
+    r.send(C, b"GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+    r.send(S, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n");
+    assert!(!r.p.over(), "the last chunk is still to come");
+    r.send(S, b"0\r\n\r\n");
+    assert!(r.p.over());
+}
+
+#[test]
+fn a_connection_is_not_over_while_http_may_follow() {
+    // Kept alive: another request may come.
+    let mut r = Run::new();
+    r.send(C, b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+    r.send(S, b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx");
+    assert!(!r.p.over());
+    // A client that sends more after `close` is still being read.
+    let mut r = Run::new();
+    r.send(C, b"GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+    r.send(S, b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx");
+    r.send(C, b"GET /b HTTP/1.1\r\n");
+    assert!(!r.p.over());
+    // A body read until the close ends only with the close.
+    let mut r = Run::new();
+    r.send(C, b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+    r.send(S, b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nxyz");
+    assert!(!r.p.over());
+    // An interim response's `close` is not the final word, and a tunnel is
+    // not HTTP at all.
+    let mut r = Run::new();
+    r.send(C, b"POST /u HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
+    r.send(S, b"HTTP/1.1 100 Continue\r\nConnection: close\r\n\r\n");
+    r.send(C, b"ok");
+    r.send(S, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    assert!(!r.p.over());
+    let mut r = Run::new();
+    r.send(C, b"CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\nConnection: close\r\n\r\n");
+    r.send(S, b"HTTP/1.1 200 Connection established\r\n\r\n");
+    assert!(!r.p.over());
+}

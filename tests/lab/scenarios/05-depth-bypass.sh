@@ -23,6 +23,17 @@ mark=$(echo "$entry" | sed -n 's/.* mark=\([0-9]*\).*/\1/p')
 wait_for "[ \"\$(inspect_stat flows_bypassed)\" -gt $bypassed_before ]" 10 \
   || fail "flows_bypassed did not move ($bypassed_before -> $(inspect_stat flows_bypassed))"
 
+# A connection whose HTTP exchange is over (`Connection: close`, the
+# response complete and inspected) leaves the queue before its closing
+# packets: it carries the bypass mark too, far under the depth.
+port=41006
+code=$(http_get "$(url4 index.html)" /tmp/05-close --local-port "$port" -H 'Connection: close')
+[ "$code" = 200 ] || fail "a short download with Connection: close failed (HTTP $code)"
+entry=$(conntrack -L -p tcp --orig-src "$CLIENT4" --orig-port-src "$port" 2>/dev/null | head -n1)
+mark=$(echo "$entry" | sed -n 's/.* mark=\([0-9]*\).*/\1/p')
+[ $((${mark:-0} & 1)) = 1 ] \
+  || fail "the finished exchange's conntrack mark is ${mark:-absent}, want the bypass bit 1 (inline.bypass_app_over): $entry"
+
 # Under the depth the same string is still caught (so the download above passed
 # because of the bypass, not because nothing inspects).
 code=$(http_get "$(url4 eicar.com.txt)" /tmp/05-eicar)

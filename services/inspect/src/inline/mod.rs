@@ -163,6 +163,7 @@ fn engine_config(cfg: &InspectConfig) -> EngineConfig {
         stream_depth: cfg.inline.stream_depth,
         bypass: cfg.inline.bypass,
         bypass_one_side: true,
+        bypass_app_over: cfg.inline.bypass_app_over,
         // After a restart every flow is picked up mid-stream.
         midstream: true,
         ..EngineConfig::default()

@@ -146,6 +146,10 @@ impl AppSession for HttpSession {
         self.bodies.bufs.iter().map(|b| b.data.capacity()).sum()
     }
 
+    fn over(&self) -> bool {
+        self.parser.over() && self.unlogged.is_empty() && self.dirty.is_empty()
+    }
+
     fn inspect(&mut self, insp: &mut Inspector<'_, '_>) {
         if self.dirty.is_empty() {
             return;

@@ -79,6 +79,14 @@ pub(crate) trait AppSession {
     }
     /// Hand the transactions that progressed since the last call to the IPS.
     fn inspect(&mut self, _insp: &mut Inspector<'_, '_>) {}
+    /// The protocol has ended for good and everything it carried has been
+    /// logged and inspected: nothing more this connection carries is read
+    /// by a peer speaking the protocol (an HTTP exchange that closes the
+    /// connection). The flow can then leave the data path before its
+    /// closing packets (see `EngineConfig::bypass_app_over`).
+    fn over(&self) -> bool {
+        false
+    }
 }
 
 /// Start a session for a stream protocol found by detection.
