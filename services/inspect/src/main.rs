@@ -169,3 +169,10 @@ fn main() -> Result<()> {
     }
     Ok(())
 }
+
+/// mimalloc rather than glibc's malloc: the engine makes and frees dozens of
+/// small objects per packet on each queue worker, where glibc's per-thread
+/// caches run dry and fall to the arenas' slow paths (a fifth of a worker's
+/// user time at thousands of connections a second; docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use mamori_engine::{Detect, Detector, Engine, EngineConfig, EveRecord};
+use mamori_engine::{Detect, Detector, Engine, EngineConfig};
 use mamori_nfq::{NfqSocket, QueueOptions};
 use tracing::{error, info, warn};
 
@@ -170,7 +170,7 @@ fn engine_config(cfg: &InspectConfig) -> EngineConfig {
     }
 }
 
-fn eve_writer(path: &Path, rx: mpsc::Receiver<Vec<EveRecord>>) -> Result<std::thread::JoinHandle<()>> {
+fn eve_writer(path: &Path, rx: mpsc::Receiver<worker::EveBatch>) -> Result<std::thread::JoinHandle<()>> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -180,21 +180,9 @@ fn eve_writer(path: &Path, rx: mpsc::Receiver<Vec<EveRecord>>) -> Result<std::th
         .open(path)
         .with_context(|| format!("opening EVE log {}", path.display()))?;
     let h = std::thread::Builder::new().name("eve".into()).spawn(move || {
-        let mut buf = Vec::with_capacity(1 << 16);
-        for records in rx {
-            buf.clear();
-            for r in &records {
-                // Straight into the batch: no string per record.
-                let start = buf.len();
-                match serde_json::to_writer(&mut buf, r) {
-                    Ok(()) => buf.push(b'\n'),
-                    Err(e) => {
-                        buf.truncate(start);
-                        error!(error = %e, event_type = r.event_type, "EVE record could not be serialised");
-                    }
-                }
-            }
-            if let Err(e) = f.write_all(&buf) {
+        // Lines come serialised by the workers (see `worker::EveBatch`).
+        for batch in rx {
+            if let Err(e) = f.write_all(&batch.lines) {
                 error!(error = %e, "writing EVE failed");
             }
         }
