@@ -1,5 +1,7 @@
 //! Per-transaction data the engine and the IPS inspect, and its EVE form.
 
+use std::borrow::Cow;
+
 use crate::body::BodyProgress;
 use crate::headers::Header;
 use crate::startline::HttpVersion;
@@ -96,44 +98,46 @@ pub struct HttpTx {
 /// Suricata's EVE `http` object for a transaction (field names and
 /// omission rules of Suricata 8's `output-json-http.c`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct HttpEve {
+pub struct HttpEve<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hostname: Option<String>,
+    pub hostname: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_port: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
+    pub url: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub http_user_agent: Option<String>,
+    pub http_user_agent: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub xff: Option<String>,
+    pub xff: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub http_content_type: Option<String>,
+    pub http_content_type: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub http_refer: Option<String>,
+    pub http_refer: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub http_method: Option<String>,
+    pub http_method: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub protocol: Option<String>,
+    pub protocol: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status_string: Option<String>,
+    pub status_string: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub redirect: Option<String>,
+    pub redirect: Option<Cow<'a, str>>,
     /// Response body length as seen on the wire.
     pub length: u64,
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+// Borrowed where the bytes are UTF-8 (nearly always): the object is built
+// for each event and alert of the transaction, and serialised at once.
+fn text(b: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(b)
 }
 
-fn opt_text(b: Option<&Vec<u8>>) -> Option<String> {
+fn opt_text(b: Option<&Vec<u8>>) -> Option<Cow<'_, str>> {
     b.map(|v| text(v))
 }
 
-fn non_empty(b: &[u8]) -> Option<String> {
+fn non_empty(b: &[u8]) -> Option<Cow<'_, str>> {
     (!b.is_empty()).then(|| text(b))
 }
 
@@ -144,7 +148,7 @@ impl HttpTx {
     }
 
     /// The EVE `http` object.
-    pub fn eve(&self) -> HttpEve {
+    pub fn eve(&self) -> HttpEve<'_> {
         let req = &self.request;
         let res = &self.response;
         let started = req.progress != Progress::NotStarted && !self.orphan_response;
