@@ -1,11 +1,13 @@
 #![no_main]
 //! Whole engine: a sequence of length-prefixed Ethernet frames with
-//! increasing timestamps, then end of capture.
+//! increasing timestamps, then end of capture. Run twice: with the replay
+//! defaults, and with the settings inline mode uses (bypass of a direction
+//! past the depth and of connections whose app protocol is over, midstream
+//! pickup).
 use libfuzzer_sys::fuzz_target;
 use mamori_engine::{Engine, EngineConfig, LinkType, PacketIn, Timestamp};
 
-fuzz_target!(|data: &[u8]| {
-    let cfg = EngineConfig { max_flows: 64, stream_memcap: 1 << 16, ..Default::default() };
+fn run(cfg: EngineConfig, data: &[u8]) {
     let mut engine = Engine::new(cfg);
     let mut out = Vec::new();
     let mut rest = data;
@@ -23,4 +25,10 @@ fuzz_target!(|data: &[u8]| {
     }
     engine.finish(&mut out);
     assert!(engine.flow_count() == 0);
+}
+
+fuzz_target!(|data: &[u8]| {
+    let base = EngineConfig { max_flows: 64, stream_memcap: 1 << 16, ..Default::default() };
+    run(base.clone(), data);
+    run(EngineConfig { bypass_one_side: true, bypass_app_over: true, midstream: true, ..base }, data);
 });

@@ -73,6 +73,12 @@ impl Driver {
             }
         }
         assert!(self.parser.transactions().count() <= 4 * 1024, "transactions unbounded");
+        // A connection said to be over leaves the data path: nothing of it
+        // may still be in progress.
+        assert!(
+            !self.parser.over() || self.parser.transactions().all(|t| t.is_complete()),
+            "over with a transaction in progress"
+        );
         self.events.clear();
     }
 }
