@@ -62,11 +62,16 @@ fn sids(recs: &[Value]) -> Vec<u64> {
 }
 
 fn http_flow(uri: &str, body: &[u8]) -> Vec<Vec<u8>> {
+    http_flow_with(uri, body, "")
+}
+
+/// `http_flow` with more response header lines (each ending in CRLF).
+fn http_flow_with(uri: &str, body: &[u8], headers: &str) -> Vec<Vec<u8>> {
     let mut c = Conv::new(80);
     let mut frames = c.handshake();
     let req = format!("GET {uri} HTTP/1.1\r\nHost: www.example.jp\r\nUser-Agent: curl/8.0\r\n\r\n");
     frames.extend(c.data_acked(true, req.as_bytes()));
-    let mut resp = response_head(body.len()).into_bytes();
+    let mut resp = response_head_with(body.len(), headers).into_bytes();
     resp.extend_from_slice(body);
     frames.extend(c.data_acked(false, &resp));
     frames.extend(c.close());
@@ -192,7 +197,11 @@ fn long_body() -> (Vec<u8>, usize) {
 }
 
 fn response_head(len: usize) -> String {
-    format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n\r\n")
+    response_head_with(len, "")
+}
+
+fn response_head_with(len: usize, headers: &str) -> String {
+    format!("HTTP/1.1 200 OK\r\n{headers}Content-Length: {len}\r\n\r\n")
 }
 
 #[test]
@@ -374,15 +383,7 @@ fn inline_until_bypassed(rules: &str, frames: &[Vec<u8>], app_over: bool) -> (En
 }
 
 fn closing_http_flow(body: &[u8], closing: bool) -> Vec<Vec<u8>> {
-    let mut c = Conv::new(80);
-    let mut frames = c.handshake();
-    frames.extend(c.data_acked(true, b"GET /dl/file.bin HTTP/1.1\r\nHost: www.example.jp\r\n\r\n"));
-    let close = if closing { "Connection: close\r\n" } else { "" };
-    let mut resp = format!("HTTP/1.1 200 OK\r\n{close}Content-Length: {}\r\n\r\n", body.len()).into_bytes();
-    resp.extend_from_slice(body);
-    frames.extend(c.data_acked(false, &resp));
-    frames.extend(c.close());
-    frames
+    http_flow_with("/dl/file.bin", body, if closing { "Connection: close\r\n" } else { "" })
 }
 
 #[test]
