@@ -801,10 +801,11 @@ impl Worker {
         if !self.records.is_empty() {
             // Serialised here, after the turn's verdicts are out, and
             // dropped here: a record is dozens of small allocations, which
-            // glibc's per-thread caches take back only on the thread that
-            // made them. Dropped on the writer's thread they went through
-            // the arenas' locks and slow paths both ways, a quarter of the
-            // worker's user time at thousands of connections a second.
+            // an allocator's per-thread caches take back cheaply only on
+            // the thread that made them. Dropped on the writer's thread
+            // they went through glibc's arena locks and slow paths both
+            // ways, a quarter of the worker's user time at thousands of
+            // connections a second (docs/benchmarks.md, session 11).
             let batch = EveBatch::serialise(&self.records, self.eve_room);
             self.records.clear();
             self.eve_room = batch.lines.len().next_power_of_two();
