@@ -10,6 +10,7 @@ use mamori_rules::{Action, IpSet, PortSet, RuleSet, ThresholdConfig};
 use sha2::{Digest, Sha256};
 
 use crate::cache::{self, DbCache};
+use crate::groups::{self, GroupMap};
 use crate::hs::{self, Mode};
 use crate::ipindex::IpOnlyIndex;
 use crate::prefilter::{PatternSet, Prefilter};
@@ -24,27 +25,60 @@ pub(crate) fn tx_index(p: AppProto, dir: Direction) -> Option<usize> {
     Some(i * 2 + dir.index())
 }
 
-/// Per-packet signatures of one transport class.
+/// Per-packet signatures of one transport class and group. Databases are
+/// indices into [`Detector::prefilters`].
 #[derive(Default)]
 pub(crate) struct PktGroup {
     /// Keyed on the packet payload, always inspected per packet.
-    pub db: Option<Prefilter>,
+    pub db: Option<u32>,
+    /// The same without the signatures whose `dsize` rules out payloads
+    /// longer than [`LARGE_PAYLOAD`] (most `dsize` rules expect a short
+    /// message), for such payloads.
+    pub large_db: Option<u32>,
     pub always: Vec<u32>,
+}
+
+/// Per-packet signatures of one transport class.
+#[derive(Default)]
+pub(crate) struct PktClass {
+    pub groups: Grouped<PktGroup>,
     /// Stream-or-packet signatures, inspected per packet only when the
-    /// packet's data did not go to the stream.
-    pub fallback_db: Option<Prefilter>,
+    /// packet's data did not go to the stream. That is rare, so they are
+    /// not split into groups (which would compile a large block-mode
+    /// database per group for little use).
+    pub fallback_db: Option<u32>,
     pub fallback_always: Vec<u32>,
 }
 
+/// Payloads longer than this are scanned with [`PktGroup::large_db`].
+pub(crate) const LARGE_PAYLOAD: usize = 1024;
+
 #[derive(Default)]
 pub(crate) struct StreamGroup {
-    pub db: Option<Prefilter>,
+    pub db: Option<u32>,
     pub always: Vec<u32>,
+}
+
+/// Groups of one kind of inspection, by direction and server port.
+#[derive(Default)]
+pub(crate) struct Grouped<T> {
+    pub map: GroupMap,
+    pub groups: Vec<T>,
+}
+
+impl<T> Grouped<T> {
+    pub fn get(&self, dir: Direction, server_port: u16) -> Option<&T> {
+        self.groups.get(self.map.get(dir, server_port))
+    }
+
+    pub fn index(&self, dir: Direction, server_port: u16) -> usize {
+        self.map.get(dir, server_port)
+    }
 }
 
 #[derive(Default)]
 pub(crate) struct TxGroup {
-    pub dbs: Vec<(ListId, Prefilter)>,
+    pub dbs: Vec<(ListId, u32)>,
     pub always: Vec<u32>,
 }
 
@@ -82,19 +116,70 @@ pub struct Detector {
     pub(crate) lists: Vec<ListDef>,
     pub(crate) iponly: Vec<u32>,
     pub(crate) iponly_index: IpOnlyIndex,
-    pub(crate) pkt: [PktGroup; CLASSES],
-    pub(crate) stream: StreamGroup,
+    /// Every prefilter database; groups refer to them by index (groups
+    /// with the same signatures share one).
+    pub(crate) prefilters: Vec<Option<Prefilter>>,
+    /// Per transport class.
+    pub(crate) pkt: Vec<PktClass>,
+    /// TCP only.
+    pub(crate) stream: Grouped<StreamGroup>,
     pub(crate) tx: Vec<TxGroup>,
     pub(crate) report: BuildReport,
     pub(crate) opts: BuildOptions,
 }
 
-/// A pattern set and where its compiled database goes.
-enum Slot {
-    Pkt(usize),
-    Fallback(usize),
-    Stream,
-    Tx(usize, ListId),
+/// The pattern sets a build compiles, one per distinct set of signatures.
+struct SetTable {
+    sets: Vec<PatternSet>,
+    members: Vec<Vec<u32>>,
+    index: HashMap<(Mode, Vec<u32>), usize>,
+}
+
+impl SetTable {
+    /// The set keying `members` (signature numbers, each with a fast
+    /// pattern) in `mode`; `None` when there are none.
+    fn add(&mut self, sigs: &[Sig], mode: Mode, members: Vec<u32>) -> Option<usize> {
+        if members.is_empty() {
+            return None;
+        }
+        let next = self.sets.len();
+        let i = *self.index.entry((mode, members.clone())).or_insert(next);
+        if i == next {
+            let mut set = PatternSet::new(mode);
+            for &n in &members {
+                if let Some(f) = sigs.get(n as usize).and_then(|s| s.fast.as_ref()) {
+                    set.add(&f.bytes, f.nocase, n);
+                }
+            }
+            self.sets.push(set);
+            self.members.push(members);
+        }
+        Some(i)
+    }
+}
+
+/// A group's database index once compiled: when its set failed to compile,
+/// its signatures join the group's unfiltered ones instead.
+fn resolve(set: Option<usize>, ok: &[bool], members: &[Vec<u32>], always: &mut Vec<u32>) -> Option<u32> {
+    let i = set?;
+    if ok.get(i).copied().unwrap_or(false) {
+        return Some(i as u32);
+    }
+    always.extend(members.get(i).into_iter().flatten());
+    None
+}
+
+/// The signature's fast pattern if it keys per-packet or stream inspection.
+fn payload_fast(s: &Sig) -> bool {
+    s.fast.is_some() && s.has_payload_list()
+}
+
+/// The longest payload `dsize` lets the signature match, if it bounds it.
+fn dsize_max(s: &Sig) -> Option<u16> {
+    s.conditions.iter().find_map(|c| match c {
+        mamori_rules::Condition::Dsize(cmp) => cmp.max_match(),
+        _ => None,
+    })
 }
 
 /// Engine choices suricata.yaml makes.
@@ -113,7 +198,7 @@ impl Default for BuildOptions {
 }
 
 /// Version of the compiled layout; bump when what the cache holds changes.
-const FORMAT: &str = "mamori-detect/1";
+const FORMAT: &str = "mamori-detect/2";
 
 impl Detector {
     /// Compile `rules` with `thresholds`. With a cache, prefilter databases
@@ -148,71 +233,29 @@ impl Detector {
             .map(|s| threshold::for_sig(s.info.gid, s.info.sid, s.threshold, s.detection_filter, thresholds))
             .collect();
 
-        let mut det = Detector {
-            sigs: Vec::new(),
-            addr_classes: 0,
-            thresholds: th,
-            lists: Vec::new(),
-            iponly: Vec::new(),
-            iponly_index: IpOnlyIndex::default(),
-            pkt: Default::default(),
-            stream: StreamGroup::default(),
-            tx: (0..TX_PROTOS.len() * 2).map(|_| TxGroup::default()).collect(),
-            report: BuildReport::default(),
-            opts: opts.clone(),
-        };
-        let mut sets: Vec<(Slot, PatternSet)> = Vec::new();
-        let set_for = |sets: &mut Vec<(Slot, PatternSet)>, slot: Slot, mode: Mode| -> usize {
-            let same = |a: &Slot, b: &Slot| match (a, b) {
-                (Slot::Pkt(x), Slot::Pkt(y)) | (Slot::Fallback(x), Slot::Fallback(y)) => x == y,
-                (Slot::Stream, Slot::Stream) => true,
-                (Slot::Tx(g, l), Slot::Tx(h, m)) => g == h && l == m,
-                _ => false,
-            };
-            if let Some(i) = sets.iter().position(|(s, _)| same(s, &slot)) {
-                return i;
-            }
-            sets.push((slot, PatternSet::new(mode)));
-            sets.len() - 1
-        };
+        // Which signatures inspect what, before the split into groups.
+        let mut pkt_members: Vec<[Vec<u32>; 2]> = (0..CLASSES).map(|_| [Vec::new(), Vec::new()]).collect();
+        let mut stream_members: Vec<u32> = Vec::new();
+        let mut iponly = Vec::new();
+        // (transaction group, fast pattern's list or none): members.
+        type TxKey = (usize, Option<ListId>);
+        let mut tx_members: Vec<(TxKey, Vec<u32>)> = Vec::new();
         for s in &sigs {
             match s.kind {
-                SigKind::IpOnly => det.iponly.push(s.num),
+                SigKind::IpOnly => iponly.push(s.num),
                 SigKind::Packet => {
                     let payload = s.has_payload_list();
                     for &class in s.proto.classes() {
                         let tcp = class == 0;
                         let mode = if tcp && payload { s.mode } else { PayloadMode::Packet };
-                        let want_pkt = matches!(mode, PayloadMode::Packet);
-                        let want_fallback = matches!(mode, PayloadMode::Both);
-                        let want_stream = tcp && payload && matches!(mode, PayloadMode::Stream | PayloadMode::Both);
-                        let fast = s.fast.as_ref().filter(|_| payload);
-                        if want_pkt {
-                            match fast {
-                                Some(f) => {
-                                    let i = set_for(&mut sets, Slot::Pkt(class), Mode::Block);
-                                    sets[i].1.add(&f.bytes, f.nocase, s.num);
-                                }
-                                None => det.pkt[class].always.push(s.num),
-                            }
+                        let Some(lists) = pkt_members.get_mut(class) else { continue };
+                        match mode {
+                            PayloadMode::Packet => lists[0].push(s.num),
+                            PayloadMode::Both => lists[1].push(s.num),
+                            PayloadMode::Stream => {}
                         }
-                        if want_fallback {
-                            match fast {
-                                Some(f) => {
-                                    let i = set_for(&mut sets, Slot::Fallback(class), Mode::Block);
-                                    sets[i].1.add(&f.bytes, f.nocase, s.num);
-                                }
-                                None => det.pkt[class].fallback_always.push(s.num),
-                            }
-                        }
-                        if want_stream {
-                            match fast {
-                                Some(f) => {
-                                    let i = set_for(&mut sets, Slot::Stream, Mode::Stream);
-                                    sets[i].1.add(&f.bytes, f.nocase, s.num);
-                                }
-                                None => det.stream.always.push(s.num),
-                            }
+                        if tcp && payload && matches!(mode, PayloadMode::Stream | PayloadMode::Both) {
+                            stream_members.push(s.num);
                         }
                     }
                 }
@@ -222,17 +265,72 @@ impl Detector {
                             continue;
                         }
                         let Some(g) = tx_index(proto, dir) else { continue };
-                        match &s.fast {
-                            Some(f) => {
-                                let i = set_for(&mut sets, Slot::Tx(g, f.list), Mode::Block);
-                                sets[i].1.add(&f.bytes, f.nocase, s.num);
-                            }
-                            None => {
-                                if let Some(t) = det.tx.get_mut(g) {
-                                    t.always.push(s.num);
-                                }
-                            }
+                        let key = (g, s.fast.as_ref().map(|f| f.list));
+                        match tx_members.iter_mut().find(|(k, _)| *k == key) {
+                            Some((_, v)) => v.push(s.num),
+                            None => tx_members.push((key, vec![s.num])),
                         }
+                    }
+                }
+            }
+        }
+        let mut report = BuildReport { active: sigs.len(), ip_only: iponly.len(), ..Default::default() };
+        for (class, lists) in pkt_members.iter().enumerate() {
+            report.unfiltered_packet[class] =
+                lists.iter().flatten().filter(|&&n| !payload_fast(&sigs[n as usize])).count();
+        }
+        report.unfiltered_stream = stream_members.iter().filter(|&&n| !payload_fast(&sigs[n as usize])).count();
+
+        // Split by direction and server port, and collect the pattern sets.
+        let mut sets = SetTable { sets: Vec::new(), members: Vec::new(), index: HashMap::new() };
+        let split_fast = |members: &[u32]| -> (Vec<u32>, Vec<u32>) {
+            members.iter().partition(|&&n| sigs.get(n as usize).is_some_and(payload_fast))
+        };
+        // Per class: its groups with their packet and large-payload sets,
+        // and its fallback set.
+        type PktSets = (PktGroup, Option<usize>, Option<usize>);
+        let mut pkt: Vec<(GroupMap, Vec<PktSets>, PktClass, Option<usize>)> = Vec::new();
+        for (class, lists) in pkt_members.iter().enumerate() {
+            let (map, groups) = groups::split(&sigs, class, &[&lists[0]]);
+            let mut out = Vec::new();
+            for members in groups {
+                let (fast, always) = split_fast(&members[0]);
+                let large: Vec<u32> = fast
+                    .iter()
+                    .copied()
+                    .filter(|&n| dsize_max(&sigs[n as usize]).is_none_or(|m| usize::from(m) > LARGE_PAYLOAD))
+                    .collect();
+                // A database of its own only where it leaves out a good part
+                // of the set (each one costs compile time and memory).
+                let (all, large_len) = (fast.len(), large.len());
+                let db = sets.add(&sigs, Mode::Block, fast);
+                let large_db = if large_len * 4 > all * 3 { db } else { sets.add(&sigs, Mode::Block, large) };
+                out.push((PktGroup { always, ..Default::default() }, db, large_db));
+            }
+            let (fb_fast, fallback_always) = split_fast(&lists[1]);
+            let fallback = sets.add(&sigs, Mode::Block, fb_fast);
+            pkt.push((map, out, PktClass { fallback_always, ..Default::default() }, fallback));
+        }
+        let (stream_map, stream_groups) = groups::split(&sigs, 0, &[&stream_members]);
+        let stream_sets: Vec<(StreamGroup, Option<usize>)> = stream_groups
+            .into_iter()
+            .map(|members| {
+                let (fast, always) = split_fast(&members[0]);
+                (StreamGroup { db: None, always }, sets.add(&sigs, Mode::Stream, fast))
+            })
+            .collect();
+        let mut tx_sets: Vec<(usize, ListId, usize)> = Vec::new();
+        let mut tx: Vec<TxGroup> = (0..TX_PROTOS.len() * 2).map(|_| TxGroup::default()).collect();
+        for ((g, list), members) in tx_members {
+            match list {
+                Some(list) => {
+                    if let Some(i) = sets.add(&sigs, Mode::Block, members) {
+                        tx_sets.push((g, list, i));
+                    }
+                }
+                None => {
+                    if let Some(t) = tx.get_mut(g) {
+                        t.always.extend(members);
                     }
                 }
             }
@@ -242,25 +340,19 @@ impl Detector {
         let mut h = Sha256::new();
         h.update(FORMAT);
         h.update(hs::version());
-        for (_, set) in &sets {
+        for set in &sets.sets {
             set.hash_into(&mut h);
         }
         let key = hex::encode(h.finalize());
-        let mut report = BuildReport {
-            active: sigs.len(),
-            inactive: inactive.into_iter().collect(),
-            ip_only: det.iponly.len(),
-            cache_key: key.clone(),
-            patterns: sets.iter().map(|(_, s)| s.len()).sum(),
-            ..Default::default()
-        };
+        report.inactive = inactive.into_iter().collect();
         report.inactive.sort_by_key(|r| std::cmp::Reverse(r.1));
+        report.cache_key = key.clone();
+        report.patterns = sets.sets.iter().map(PatternSet::len).sum();
 
         let mut cache = cache;
-        let cached: Option<Vec<hs::Database>> = cache
-            .as_deref_mut()
-            .and_then(|c| c.load(&key))
-            .and_then(|blob| cache::decode(&blob, &sets.iter().map(|(_, s)| s.mode).collect::<Vec<_>>()));
+        let modes: Vec<Mode> = sets.sets.iter().map(|s| s.mode).collect();
+        let cached: Option<Vec<hs::Database>> =
+            cache.as_deref_mut().and_then(|c| c.load(&key)).and_then(|blob| cache::decode(&blob, &modes));
         let dbs: Vec<Option<hs::Database>> = match cached {
             Some(dbs) => {
                 report.from_cache = true;
@@ -268,8 +360,9 @@ impl Detector {
             }
             None => {
                 let dbs: Vec<Option<hs::Database>> = sets
+                    .sets
                     .iter()
-                    .map(|(_, s)| match s.compile() {
+                    .map(|s| match s.compile() {
                         Ok(db) => Some(db),
                         Err(e) => {
                             report.errors.push(e.to_string());
@@ -285,51 +378,75 @@ impl Detector {
                 dbs
             }
         };
-        for ((slot, set), db) in sets.into_iter().zip(dbs) {
-            match db {
-                Some(db) => {
-                    report.databases += 1;
-                    let pf = set.finish(db);
-                    match slot {
-                        Slot::Pkt(c) => det.pkt[c].db = Some(pf),
-                        Slot::Fallback(c) => det.pkt[c].fallback_db = Some(pf),
-                        Slot::Stream => det.stream.db = Some(pf),
-                        Slot::Tx(g, l) => {
-                            if let Some(t) = det.tx.get_mut(g) {
-                                t.dbs.push((l, pf));
+        let ok: Vec<bool> = dbs.iter().map(Option::is_some).collect();
+        report.databases = ok.iter().filter(|&&b| b).count();
+        let members = sets.members;
+        let prefilters: Vec<Option<Prefilter>> =
+            sets.sets.into_iter().zip(dbs).map(|(set, db)| db.map(|db| set.finish(db))).collect();
+
+        let pkt = pkt
+            .into_iter()
+            .map(|(map, groups, mut class, fallback)| {
+                let groups = groups
+                    .into_iter()
+                    .map(|(mut g, db, large_db)| {
+                        g.db = resolve(db, &ok, &members, &mut g.always);
+                        // Without the packet set, `always` holds its signatures
+                        // for every payload; without only the large one, large
+                        // payloads are scanned with the whole packet set.
+                        g.large_db = match (g.db, large_db) {
+                            (Some(all), Some(i)) => {
+                                Some(if ok.get(i).copied().unwrap_or(false) { i as u32 } else { all })
                             }
-                        }
-                    }
-                }
-                None => {
-                    // Without its database the set's signatures run on every input.
-                    let all = set.all_sigs();
-                    let target = match slot {
-                        Slot::Pkt(c) => det.pkt.get_mut(c).map(|g| &mut g.always),
-                        Slot::Fallback(c) => det.pkt.get_mut(c).map(|g| &mut g.fallback_always),
-                        Slot::Stream => Some(&mut det.stream.always),
-                        Slot::Tx(g, _) => det.tx.get_mut(g).map(|t| &mut t.always),
-                    };
-                    if let Some(t) = target {
-                        t.extend(all);
-                    }
-                }
+                            _ => None,
+                        };
+                        g.always.sort_unstable();
+                        g
+                    })
+                    .collect();
+                class.groups = Grouped { map, groups };
+                class.fallback_db = resolve(fallback, &ok, &members, &mut class.fallback_always);
+                class.fallback_always.sort_unstable();
+                class
+            })
+            .collect();
+        let stream = Grouped {
+            map: stream_map,
+            groups: stream_sets
+                .into_iter()
+                .map(|(mut g, db)| {
+                    g.db = resolve(db, &ok, &members, &mut g.always);
+                    g.always.sort_unstable();
+                    g
+                })
+                .collect(),
+        };
+        for (g, list, i) in tx_sets {
+            let Some(t) = tx.get_mut(g) else { continue };
+            if let Some(db) = resolve(Some(i), &ok, &members, &mut t.always) {
+                t.dbs.push((list, db));
             }
         }
-        for g in det.pkt.iter_mut() {
-            g.always.sort_unstable();
-            g.fallback_always.sort_unstable();
-        }
-        det.stream.always.sort_unstable();
-        for t in det.tx.iter_mut() {
+        for t in tx.iter_mut() {
             t.always.sort_unstable();
             t.always.dedup();
         }
-        for (i, g) in det.pkt.iter().enumerate() {
-            report.unfiltered_packet[i] = g.always.len() + g.fallback_always.len();
-        }
-        report.unfiltered_stream = det.stream.always.len();
-        report.unfiltered_tx = det.tx.iter().map(|t| t.always.len()).sum();
+        report.unfiltered_tx = tx.iter().map(|t| t.always.len()).sum();
+
+        let mut det = Detector {
+            sigs: Vec::new(),
+            addr_classes: 0,
+            thresholds: th,
+            lists: Vec::new(),
+            iponly,
+            iponly_index: IpOnlyIndex::default(),
+            prefilters,
+            pkt,
+            stream,
+            tx,
+            report: BuildReport::default(),
+            opts: opts.clone(),
+        };
         let ip_rules: Vec<(u32, &mamori_rules::IpSet, &mamori_rules::IpSet, bool)> = det
             .iponly
             .iter()
@@ -366,7 +483,12 @@ impl Detector {
 
     /// Whether any signature inspects TCP stream data.
     pub fn inspects_stream(&self) -> bool {
-        self.stream.db.is_some() || !self.stream.always.is_empty()
+        self.stream.groups.iter().any(|g| g.db.is_some() || !g.always.is_empty())
+    }
+
+    /// Prefilter database `i` (a group's `db`).
+    pub(crate) fn prefilter(&self, i: Option<u32>) -> Option<&Prefilter> {
+        self.prefilters.get(i? as usize)?.as_ref()
     }
 }
 

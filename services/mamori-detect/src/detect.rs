@@ -8,8 +8,9 @@ use std::sync::Arc;
 use mamori_applayer::{AppProto, Direction};
 use mamori_rules::{Action, Buffer, Only};
 
-use crate::build::{tx_index, Detector};
+use crate::build::{tx_index, Detector, LARGE_PAYLOAD};
 use crate::flow::{Deferred, FlowDetect, TxScan, MAX_DEFERRED, MAX_PENDING};
+use crate::groups::server_port;
 use crate::hs;
 use crate::inspect::{inspect, Buf, Ctx};
 use crate::packet::{conditions_match, header_matches, AddrMemo, FlowFacts, Packet, Tuple};
@@ -128,13 +129,7 @@ impl Detect {
     /// `ips`: inline (or simulated inline) mode, where drop and reject act.
     pub fn new(det: Arc<Detector>, ips: bool) -> Detect {
         let mut scratch = hs::Scratch::default();
-        let dbs = det
-            .pkt
-            .iter()
-            .flat_map(|g| g.db.iter().chain(g.fallback_db.iter()))
-            .chain(det.stream.db.iter())
-            .chain(det.tx.iter().flat_map(|t| t.dbs.iter().map(|(_, p)| p)));
-        for pf in dbs {
+        for pf in det.prefilters.iter().flatten() {
             // A scratch that does not fit only fails scans, which then find nothing.
             let _ = scratch.fit(&pf.db);
         }
@@ -190,21 +185,24 @@ impl Detect {
                 }
             }
         }
-        let Some(g) = det.pkt.get(class_of(p.proto)) else { return };
+        let server_port = server_port(f.dir, t.sp, t.dp);
+        let Some(class) = det.pkt.get(class_of(p.proto)) else { return };
+        let Some(g) = class.groups.get(f.dir, server_port) else { return };
         self.cands.clear();
         if !p.payload.is_empty() {
-            if let Some(pf) = &g.db {
+            let db = if p.payload.len() > LARGE_PAYLOAD { g.large_db } else { g.db };
+            if let Some(pf) = det.prefilter(db) {
                 scan(pf, p.payload, &mut self.scratch, &mut self.cands);
             }
         }
         self.cands.extend_from_slice(&g.always);
         if p.proto != 6 || !f.stream_added {
             if !p.payload.is_empty() {
-                if let Some(pf) = &g.fallback_db {
+                if let Some(pf) = det.prefilter(class.fallback_db) {
                     scan(pf, p.payload, &mut self.scratch, &mut self.cands);
                 }
             }
-            self.cands.extend_from_slice(&g.fallback_always);
+            self.cands.extend_from_slice(&class.fallback_always);
         }
         self.cands.sort_unstable();
         self.cands.dedup();
@@ -225,16 +223,22 @@ impl Detect {
         }
         let det = &*self.det;
         self.cands.clear();
-        if let Some(pf) = &det.stream.db {
+        let t = if dir == f.dir { Tuple::of(p) } else { Tuple::of(p).reversed() };
+        let group = det.stream.index(dir, server_port(dir, t.sp, t.dp));
+        let Some(g) = det.stream.groups.get(group) else { return };
+        if let Some(pf) = det.prefilter(g.db) {
             let side = &mut flow.stream[dir.index()];
             if side.hs.is_none() && !side.hs_failed {
                 match pf.db.open_stream() {
-                    Ok(s) => side.hs = Some(s),
+                    Ok(s) => side.hs = Some((group, s)),
                     Err(_) => side.hs_failed = true,
                 }
             }
             match side.hs.as_mut() {
-                Some(s) => {
+                // A flow's ports never change, but the matches must be read
+                // with the database the prefilter stream was opened on.
+                Some((opened, s)) => {
+                    let pf = det.stream.groups.get(*opened).and_then(|o| det.prefilter(o.db)).unwrap_or(pf);
                     let cands = &mut self.cands;
                     let _ = s.scan(data, &mut self.scratch, &mut |id, _| cands.extend_from_slice(pf.sigs_of(id)));
                 }
@@ -242,7 +246,7 @@ impl Detect {
                 None => self.cands.extend_from_slice(pf.all()),
             }
         }
-        for &n in &det.stream.always {
+        for &n in &g.always {
             if !flow.stream_fired.contains(&n) {
                 self.cands.push(n);
             }
@@ -254,7 +258,6 @@ impl Detect {
         let start = flow.push_stream(dir, data);
         self.cands.sort_unstable();
         self.cands.dedup();
-        let t = if dir == f.dir { Tuple::of(p) } else { Tuple::of(p).reversed() };
         let window = std::mem::take(&mut flow.stream[dir.index()].window);
         for &n in &self.cands {
             let Some(sig) = det.sigs.get(n as usize) else { continue };
@@ -337,19 +340,20 @@ impl Detect {
             grown.clear();
             scanned.clear();
             let mut shrunk = false;
-            for (list, pf) in &g.dbs {
-                let Some(def) = det.lists.get(usize::from(*list)) else { continue };
+            for &(list, db) in &g.dbs {
+                let Some(pf) = det.prefilter(Some(db)) else { continue };
+                let Some(def) = det.lists.get(usize::from(list)) else { continue };
                 for idx in 0..MAX_INSTANCES {
                     let Some(b) = tx.buffer(def.buffer, idx) else { break };
                     if def.has_transforms {
                         transform::apply(&def.steps, &b, &mut self.scan_buf);
                         scan(pf, &self.scan_buf, &mut self.scratch, &mut self.cands);
                     } else if tx.append_only(def.buffer) {
-                        let done = prev.as_ref().and_then(|s| s.scanned(*list, idx)).unwrap_or(0);
+                        let done = prev.as_ref().and_then(|s| s.scanned(list, idx)).unwrap_or(0);
                         shrunk |= done > b.len();
                         let from = done.min(b.len()).saturating_sub(pf.max_len.saturating_sub(1));
                         scan(pf, b.get(from..).unwrap_or_default(), &mut self.scratch, &mut grown);
-                        scanned.push((*list, idx, b.len()));
+                        scanned.push((list, idx, b.len()));
                     } else {
                         scan(pf, &b, &mut self.scratch, &mut self.cands);
                     }

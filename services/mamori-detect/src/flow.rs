@@ -29,7 +29,9 @@ pub(crate) struct StreamSide {
     pub window: Vec<u8>,
     /// Stream offset of `window[0]`.
     pub base: u64,
-    pub hs: Option<hs::Stream>,
+    /// The prefilter stream, with the stream group whose database it
+    /// was opened on.
+    pub hs: Option<(usize, hs::Stream)>,
     /// The prefilter stream could not be used (open failed): verify all.
     pub hs_failed: bool,
 }

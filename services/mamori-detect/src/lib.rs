@@ -23,6 +23,7 @@ mod detect;
 mod flow;
 #[doc(hidden)]
 pub mod fuzzing;
+mod groups;
 mod hs;
 mod inspect;
 mod ipindex;

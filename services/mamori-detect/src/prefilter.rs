@@ -60,14 +60,6 @@ impl PatternSet {
         Database::compile_literals(&lits, self.mode)
     }
 
-    /// Every signature keyed in this set.
-    pub fn all_sigs(self) -> Vec<u32> {
-        let mut v: Vec<u32> = self.sigs.into_iter().flatten().collect();
-        v.sort_unstable();
-        v.dedup();
-        v
-    }
-
     pub fn finish(self, db: Database) -> Prefilter {
         let mut starts = Vec::with_capacity(self.sigs.len() + 1);
         let mut flat = Vec::new();

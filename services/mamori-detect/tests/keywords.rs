@@ -27,13 +27,14 @@ fn detector(rules: &str) -> Arc<Detector> {
     detector_with(rules, "", &BuildOptions::default())
 }
 
-/// A TCP flow between CLIENT:40000 and SERVER:80.
+/// A TCP flow between CLIENT:40000 and SERVER:`port` (80 unless changed).
 struct Flow {
     d: Detect,
     f: FlowDetect,
     ts: u64,
     established: bool,
     app: Option<AppProto>,
+    port: u16,
 }
 
 struct Pkt<'a> {
@@ -52,9 +53,9 @@ impl<'a> Pkt<'a> {
 }
 
 // Packets borrow their payload; build them in place.
-fn make<'a>(ts: u64, p: &Pkt<'a>) -> Packet<'a> {
+fn make<'a>(ts: u64, p: &Pkt<'a>, port: u16) -> Packet<'a> {
     let (src, dst, sp, dp) =
-        if p.dir == Direction::ToServer { (CLIENT, SERVER, 40000, 80) } else { (SERVER, CLIENT, 80, 40000) };
+        if p.dir == Direction::ToServer { (CLIENT, SERVER, 40000, port) } else { (SERVER, CLIENT, port, 40000) };
     Packet {
         ts_us: ts,
         src,
@@ -84,6 +85,7 @@ impl Flow {
             ts: 1_000_000_000,
             established: true,
             app: None,
+            port: 80,
         }
     }
 
@@ -94,7 +96,7 @@ impl Flow {
     /// One packet; TCP payload also goes through stream inspection.
     fn send(&mut self, p: Pkt<'_>) -> (Vec<u32>, Verdict) {
         self.ts += 1_000_000;
-        let pkt = make(self.ts, &p);
+        let pkt = make(self.ts, &p, self.port);
         let stream = p.proto == 6 && !p.payload.is_empty();
         let f = self.facts(p.dir, stream);
         if stream {
@@ -107,7 +109,7 @@ impl Flow {
     /// One packet that did not go to a stream (no TCP session).
     fn send_packet_only(&mut self, p: Pkt<'_>) -> Vec<u32> {
         self.ts += 1_000_000;
-        let pkt = make(self.ts, &p);
+        let pkt = make(self.ts, &p, self.port);
         let f = self.facts(p.dir, false);
         self.d.packet(&mut self.f, &pkt, &f);
         self.finish(&pkt).0
@@ -120,7 +122,7 @@ impl Flow {
     /// A transaction inspected on a packet carrying `payload`.
     fn tx_in(&mut self, dir: Direction, tx: &dyn TxSource, payload: &[u8]) -> Vec<u32> {
         self.ts += 1_000_000;
-        let pkt = make(self.ts, &Pkt::tcp(dir, payload));
+        let pkt = make(self.ts, &Pkt::tcp(dir, payload), self.port);
         let f = self.facts(dir, false);
         let _ = self.d.tx(&mut self.f, &pkt, &f, dir, tx, 1);
         self.finish(&pkt).0
@@ -237,6 +239,44 @@ fn stream_matches_across_segments() {
     assert_eq!(f.send(Pkt::tcp(TS, b"xxVERY")).0, Vec::<u32>::new());
     assert_eq!(f.send(Pkt::tcp(TS, b"GOODxx")).0, vec![1], "the stream window spans the segments");
     assert_eq!(f.send(Pkt::tcp(TS, b"zz")).0, Vec::<u32>::new(), "an old match does not fire again");
+}
+
+#[test]
+fn rules_on_ports_and_directions_match_wherever_their_header_allows() {
+    // Signatures are scanned in groups by direction and server port, and
+    // per-packet ones on large payloads without those `dsize` rules out:
+    // every rule still fires exactly where its header and options allow.
+    let rules = r#"
+alert tcp any any -> any 445 (flow:to_server; content:"EVIL"; sid:1;)
+alert tcp any 445 -> any any (flow:to_client; content:"EVIL"; sid:2;)
+alert tcp any any -> any !80 (content:"EVIL"; sid:3;)
+alert tcp any any <> any 8081 (content:"EVIL"; sid:4;)
+alert tcp any any -> any [80,8080] (content:"EVIL"; sid:5;)
+alert tcp-pkt any any -> any 80 (flow:to_server; content:"EVIL"; sid:6;)
+alert tcp any 80 -> any any (dsize:<100; content:"EVIL"; sid:7;)
+alert tcp any 80 -> any any (dsize:>1200; content:"EVIL"; sid:8;)
+alert tcp-pkt any 80 -> any any (content:"EVIL"; sid:9;)
+"#;
+    let det = detector(rules);
+    let mut large = vec![b'.'; 1300];
+    large[600..604].copy_from_slice(b"EVIL");
+    let cases: [(u16, Direction, &[u8], &[u32]); 10] = [
+        (445, TS, b"xEVILx", &[1, 3]),
+        (445, TC, b"xEVILx", &[2, 3]),
+        (8081, TS, b"xEVILx", &[3, 4]),
+        (8081, TC, b"xEVILx", &[3, 4]),
+        (80, TS, b"xEVILx", &[5, 6]),
+        (80, TC, b"xEVILx", &[3, 7, 9]),
+        (80, TC, &large, &[3, 8, 9]),
+        (8080, TS, b"xEVILx", &[3, 5]),
+        (8080, TC, &large, &[3]),
+        (22, TS, &large, &[3]),
+    ];
+    for (port, dir, payload, want) in cases {
+        let mut f = Flow::new(&det, false);
+        f.port = port;
+        assert_eq!(f.send(Pkt::tcp(dir, payload)).0, want, "server port {port}, {dir:?}, {} bytes", payload.len());
+    }
 }
 
 #[test]
@@ -401,7 +441,7 @@ alert http any any -> any any (http.uri; content:"/login"; sid:2;)
     let inspect = |uri: &'static [u8]| {
         let mut f = Flow::new(&det, false);
         f.app = Some(AppProto::Http);
-        let pkt = make(f.ts, &Pkt::tcp(TS, pkt_payload));
+        let pkt = make(f.ts, &Pkt::tcp(TS, pkt_payload), f.port);
         let facts = f.facts(TS, false);
         let tx = Http { uri, host: b"h", ua: None, body: b"" };
         let alerting = f.d.tx(&mut f.f, &pkt, &facts, TS, &tx, 1);
