@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use mamori_applayer::{AppProto, Direction};
-use mamori_rules::{Action, IpSet, PortSet, RuleSet, ThresholdConfig};
+use mamori_rules::{Action, Buffer, IpSet, PortSet, RuleSet, ThresholdConfig};
 use sha2::{Digest, Sha256};
 
 use crate::cache::{self, DbCache};
@@ -132,20 +132,24 @@ pub struct Detector {
 struct SetTable {
     sets: Vec<PatternSet>,
     members: Vec<Vec<u32>>,
-    index: HashMap<(Mode, Vec<u32>), usize>,
+    index: HashMap<(Mode, bool, Vec<u32>), usize>,
 }
 
 impl SetTable {
     /// The set keying `members` (signature numbers, each with a fast
-    /// pattern) in `mode`; `None` when there are none.
-    fn add(&mut self, sigs: &[Sig], mode: Mode, members: Vec<u32>) -> Option<usize> {
+    /// pattern) in `mode`; `None` when there are none. `long_input`: it
+    /// scans payloads, streams or bodies (see [`PatternSet::split_short`]).
+    fn add(&mut self, sigs: &[Sig], mode: Mode, long_input: bool, members: Vec<u32>) -> Option<usize> {
         if members.is_empty() {
             return None;
         }
         let next = self.sets.len();
-        let i = *self.index.entry((mode, members.clone())).or_insert(next);
+        let i = *self.index.entry((mode, long_input, members.clone())).or_insert(next);
         if i == next {
             let mut set = PatternSet::new(mode);
+            if long_input {
+                set = set.split_short();
+            }
             for &n in &members {
                 if let Some(f) = sigs.get(n as usize).and_then(|s| s.fast.as_ref()) {
                     set.add(&f.bytes, f.nocase, n);
@@ -156,6 +160,41 @@ impl SetTable {
         }
         Some(i)
     }
+}
+
+/// Every set's databases, from the cache when it has them under `key`,
+/// compiled (and stored) otherwise; `None` for a set that failed.
+fn compile_sets(
+    sets: &[PatternSet],
+    key: &str,
+    mut cache: Option<&mut dyn DbCache>,
+    report: &mut BuildReport,
+) -> Vec<Option<Vec<hs::Database>>> {
+    // The cache holds the databases of all sets in a row.
+    let modes: Vec<Mode> = sets.iter().flat_map(|s| std::iter::repeat_n(s.mode, s.parts())).collect();
+    let cached = cache.as_deref_mut().and_then(|c| c.load(key)).and_then(|blob| cache::decode(&blob, &modes));
+    if let Some(flat) = cached {
+        report.from_cache = true;
+        let mut flat = flat.into_iter();
+        return sets.iter().map(|s| Some(flat.by_ref().take(s.parts()).collect())).collect();
+    }
+    let dbs: Vec<Option<Vec<hs::Database>>> = sets
+        .iter()
+        .map(|s| match s.compile() {
+            Ok(db) => Some(db),
+            Err(e) => {
+                report.errors.push(e.to_string());
+                None
+            }
+        })
+        .collect();
+    if report.errors.is_empty() {
+        let flat: Vec<&hs::Database> = dbs.iter().flatten().flatten().collect();
+        if let (Some(c), Some(blob)) = (cache, cache::encode(&flat)) {
+            c.store(key, &blob);
+        }
+    }
+    dbs
 }
 
 /// A group's database index once compiled: when its set failed to compile,
@@ -303,12 +342,12 @@ impl Detector {
                 // A database of its own only where it leaves out a good part
                 // of the set (each one costs compile time and memory).
                 let (all, large_len) = (fast.len(), large.len());
-                let db = sets.add(&sigs, Mode::Block, fast);
-                let large_db = if large_len * 4 > all * 3 { db } else { sets.add(&sigs, Mode::Block, large) };
+                let db = sets.add(&sigs, Mode::Block, true, fast);
+                let large_db = if large_len * 4 > all * 3 { db } else { sets.add(&sigs, Mode::Block, true, large) };
                 out.push((PktGroup { always, ..Default::default() }, db, large_db));
             }
             let (fb_fast, fallback_always) = split_fast(&lists[1]);
-            let fallback = sets.add(&sigs, Mode::Block, fb_fast);
+            let fallback = sets.add(&sigs, Mode::Block, true, fb_fast);
             pkt.push((map, out, PktClass { fallback_always, ..Default::default() }, fallback));
         }
         let (stream_map, stream_groups) = groups::split(&sigs, 0, &[&stream_members]);
@@ -316,7 +355,7 @@ impl Detector {
             .into_iter()
             .map(|members| {
                 let (fast, always) = split_fast(&members[0]);
-                (StreamGroup { db: None, always }, sets.add(&sigs, Mode::Stream, fast))
+                (StreamGroup { db: None, always }, sets.add(&sigs, Mode::Stream, true, fast))
             })
             .collect();
         let mut tx_sets: Vec<(usize, ListId, usize)> = Vec::new();
@@ -324,7 +363,11 @@ impl Detector {
         for ((g, list), members) in tx_members {
             match list {
                 Some(list) => {
-                    if let Some(i) = sets.add(&sigs, Mode::Block, members) {
+                    let body = table
+                        .defs
+                        .get(usize::from(list))
+                        .is_some_and(|d| matches!(d.buffer, Buffer::FileData | Buffer::HttpRequestBody));
+                    if let Some(i) = sets.add(&sigs, Mode::Block, body, members) {
                         tx_sets.push((g, list, i));
                     }
                 }
@@ -349,37 +392,9 @@ impl Detector {
         report.cache_key = key.clone();
         report.patterns = sets.sets.iter().map(PatternSet::len).sum();
 
-        let mut cache = cache;
-        let modes: Vec<Mode> = sets.sets.iter().map(|s| s.mode).collect();
-        let cached: Option<Vec<hs::Database>> =
-            cache.as_deref_mut().and_then(|c| c.load(&key)).and_then(|blob| cache::decode(&blob, &modes));
-        let dbs: Vec<Option<hs::Database>> = match cached {
-            Some(dbs) => {
-                report.from_cache = true;
-                dbs.into_iter().map(Some).collect()
-            }
-            None => {
-                let dbs: Vec<Option<hs::Database>> = sets
-                    .sets
-                    .iter()
-                    .map(|s| match s.compile() {
-                        Ok(db) => Some(db),
-                        Err(e) => {
-                            report.errors.push(e.to_string());
-                            None
-                        }
-                    })
-                    .collect();
-                if report.errors.is_empty() {
-                    if let (Some(c), Some(blob)) = (cache, cache::encode(&dbs)) {
-                        c.store(&key, &blob);
-                    }
-                }
-                dbs
-            }
-        };
+        let dbs = compile_sets(&sets.sets, &key, cache, &mut report);
         let ok: Vec<bool> = dbs.iter().map(Option::is_some).collect();
-        report.databases = ok.iter().filter(|&&b| b).count();
+        report.databases = dbs.iter().flatten().map(Vec::len).sum();
         let members = sets.members;
         let prefilters: Vec<Option<Prefilter>> =
             sets.sets.into_iter().zip(dbs).map(|(set, db)| db.map(|db| set.finish(db))).collect();

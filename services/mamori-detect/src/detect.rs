@@ -129,9 +129,9 @@ impl Detect {
     /// `ips`: inline (or simulated inline) mode, where drop and reject act.
     pub fn new(det: Arc<Detector>, ips: bool) -> Detect {
         let mut scratch = hs::Scratch::default();
-        for pf in det.prefilters.iter().flatten() {
+        for db in det.prefilters.iter().flatten().flat_map(|pf| pf.databases()) {
             // A scratch that does not fit only fails scans, which then find nothing.
-            let _ = scratch.fit(&pf.db);
+            let _ = scratch.fit(db);
         }
         Detect {
             det,
@@ -229,7 +229,7 @@ impl Detect {
         if let Some(pf) = det.prefilter(g.db) {
             let side = &mut flow.stream[dir.index()];
             if side.hs.is_none() && !side.hs_failed {
-                match pf.db.open_stream() {
+                match pf.open_stream() {
                     Ok(s) => side.hs = Some((group, s)),
                     Err(_) => side.hs_failed = true,
                 }
@@ -240,7 +240,7 @@ impl Detect {
                 Some((opened, s)) => {
                     let pf = det.stream.groups.get(*opened).and_then(|o| det.prefilter(o.db)).unwrap_or(pf);
                     let cands = &mut self.cands;
-                    let _ = s.scan(data, &mut self.scratch, &mut |id, _| cands.extend_from_slice(pf.sigs_of(id)));
+                    let _ = pf.scan_stream(s, data, &mut self.scratch, &mut |id| cands.extend_from_slice(pf.sigs_of(id)));
                 }
                 // No prefilter stream: verify everything keyed on the stream.
                 None => self.cands.extend_from_slice(pf.all()),
@@ -494,7 +494,7 @@ fn push(q: &mut Vec<Pending>, p: Pending) {
 }
 
 fn scan(pf: &Prefilter, data: &[u8], scratch: &mut hs::Scratch, cands: &mut Vec<u32>) {
-    let _ = pf.db.scan(data, scratch, &mut |id, _| cands.extend_from_slice(pf.sigs_of(id)));
+    let _ = pf.scan(data, scratch, &mut |id| cands.extend_from_slice(pf.sigs_of(id)));
 }
 
 /// Post-match actions: flowbits and flowints (they apply even to

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use mamori_applayer::Direction;
 use mamori_rules::{BitCmd, FlowintOp};
 
-use crate::hs;
+use crate::prefilter::PrefilterStream;
 use crate::sig::{BitOp, IntOp, IntValue, ListId};
 
 /// Bytes of earlier stream data kept in front of new data, so patterns that
@@ -31,7 +31,7 @@ pub(crate) struct StreamSide {
     pub base: u64,
     /// The prefilter stream, with the stream group whose database it
     /// was opened on.
-    pub hs: Option<(usize, hs::Stream)>,
+    pub hs: Option<(usize, PrefilterStream)>,
     /// The prefilter stream could not be used (open failed): verify all.
     pub hs_failed: bool,
 }
