@@ -38,6 +38,14 @@ pub trait TxSource {
     fn append_only(&self, _buffer: Buffer) -> bool {
         false
     }
+    /// `buffer` can no longer change for this transaction (a request's
+    /// headers once the body follows), so once scanned it is not scanned
+    /// again when the transaction is inspected anew (as the body grows):
+    /// the signatures its patterns made candidates stay pending instead,
+    /// as Suricata runs each buffer's prefilter once per transaction.
+    fn settled(&self, _buffer: Buffer) -> bool {
+        false
+    }
 }
 
 /// Why a packet is dropped (EVE `drop.reason`).
@@ -240,7 +248,8 @@ impl Detect {
                 Some((opened, s)) => {
                     let pf = det.stream.groups.get(*opened).and_then(|o| det.prefilter(o.db)).unwrap_or(pf);
                     let cands = &mut self.cands;
-                    let _ = pf.scan_stream(s, data, &mut self.scratch, &mut |id| cands.extend_from_slice(pf.sigs_of(id)));
+                    let _ =
+                        pf.scan_stream(s, data, &mut self.scratch, &mut |id| cands.extend_from_slice(pf.sigs_of(id)));
                 }
                 // No prefilter stream: verify everything keyed on the stream.
                 None => self.cands.extend_from_slice(pf.all()),
@@ -343,11 +352,24 @@ impl Detect {
             for &(list, db) in &g.dbs {
                 let Some(pf) = det.prefilter(Some(db)) else { continue };
                 let Some(def) = det.lists.get(usize::from(list)) else { continue };
+                let settled = tx.settled(def.buffer);
                 for idx in 0..MAX_INSTANCES {
+                    if settled {
+                        if let Some(len) = prev.as_ref().and_then(|s| s.scanned(list, idx)) {
+                            scanned.push((list, idx, len));
+                            continue;
+                        }
+                    }
                     let Some(b) = tx.buffer(def.buffer, idx) else { break };
+                    // A settled buffer's candidates are kept (in `grown`) for
+                    // the inspections that will not scan it again.
+                    let found = if settled { &mut grown } else { &mut self.cands };
                     if def.has_transforms {
                         transform::apply(&def.steps, &b, &mut self.scan_buf);
-                        scan(pf, &self.scan_buf, &mut self.scratch, &mut self.cands);
+                        scan(pf, &self.scan_buf, &mut self.scratch, found);
+                        if settled {
+                            scanned.push((list, idx, b.len()));
+                        }
                     } else if tx.append_only(def.buffer) {
                         let done = prev.as_ref().and_then(|s| s.scanned(list, idx)).unwrap_or(0);
                         shrunk |= done > b.len();
@@ -355,7 +377,10 @@ impl Detect {
                         scan(pf, b.get(from..).unwrap_or_default(), &mut self.scratch, &mut grown);
                         scanned.push((list, idx, b.len()));
                     } else {
-                        scan(pf, &b, &mut self.scratch, &mut self.cands);
+                        scan(pf, &b, &mut self.scratch, found);
+                        if settled {
+                            scanned.push((list, idx, b.len()));
+                        }
                     }
                 }
             }

@@ -129,7 +129,12 @@ impl Prefilter {
     }
 
     /// Scan one buffer; `on_match(pattern id)` for each report.
-    pub fn scan(&self, data: &[u8], scratch: &mut hs::Scratch, on_match: &mut dyn FnMut(u32)) -> Result<(), hs::HsError> {
+    pub fn scan(
+        &self,
+        data: &[u8],
+        scratch: &mut hs::Scratch,
+        on_match: &mut dyn FnMut(u32),
+    ) -> Result<(), hs::HsError> {
         for db in &self.dbs {
             db.scan(data, scratch, &mut |id, _| on_match(id))?;
         }
@@ -223,7 +228,8 @@ mod tests {
                     // Pieces that cut a short and a long pattern.
                     let mut st = pf.open_stream().unwrap();
                     for piece in [&data[..3], &data[3..12], &data[12..]] {
-                        pf.scan_stream(&mut st, piece, &mut s, &mut |id| got.extend_from_slice(pf.sigs_of(id))).unwrap();
+                        pf.scan_stream(&mut st, piece, &mut s, &mut |id| got.extend_from_slice(pf.sigs_of(id)))
+                            .unwrap();
                     }
                 }
                 got.sort_unstable();

@@ -475,6 +475,66 @@ alert http any any -> any any (content:!"user="; fast_pattern; http.uri; content
     assert_eq!(f.tx_in(TS, &other, b"POST /index.html HTTP/1.1\r\n\r\nuser=x"), Vec::<u32>::new());
 }
 
+/// A response inspected again as its body grows.
+struct Growing {
+    status: &'static [u8],
+    body: Vec<u8>,
+    settled: bool,
+    status_fetched: std::cell::Cell<usize>,
+}
+
+impl TxSource for Growing {
+    fn proto(&self) -> AppProto {
+        AppProto::Http
+    }
+    fn tx_id(&self) -> u64 {
+        5
+    }
+    fn buffer(&self, b: Buffer, idx: usize) -> Option<Cow<'_, [u8]>> {
+        match (b, idx) {
+            (Buffer::HttpStatCode, 0) => {
+                self.status_fetched.set(self.status_fetched.get() + 1);
+                Some(Cow::Borrowed(self.status))
+            }
+            (Buffer::FileData, 0) => Some(Cow::Borrowed(&self.body)),
+            _ => None,
+        }
+    }
+    fn append_only(&self, b: Buffer) -> bool {
+        b == Buffer::FileData
+    }
+    fn settled(&self, b: Buffer) -> bool {
+        self.settled && b != Buffer::FileData
+    }
+}
+
+#[test]
+fn a_settled_buffer_is_scanned_once_and_its_candidates_wait_for_the_body() {
+    let det = detector(
+        r#"
+alert http any any -> any any (flow:to_client; http.stat_code; content:"404"; fast_pattern; file.data; content:"gotcha"; sid:1;)
+alert http any any -> any any (flow:to_client; http.stat_code; content:"404"; sid:2;)
+"#,
+    );
+    let mut fetched = Vec::new();
+    for settled in [true, false] {
+        let mut f = Flow::new(&det, false);
+        f.app = Some(AppProto::Http);
+        let mut tx = Growing { status: b"404", body: Vec::new(), settled, status_fetched: Default::default() };
+        let mut fired = Vec::new();
+        for piece in [&b""[..], b"<html>", b"... gotcha ...", b"</html>"] {
+            tx.body.extend_from_slice(piece);
+            fired.push(f.tx(TC, &tx));
+        }
+        let none = Vec::<u32>::new();
+        assert_eq!(fired, vec![vec![2], none.clone(), vec![1], none], "settled: {settled}");
+        fetched.push(tx.status_fetched.get());
+    }
+    // Verifying a candidate reads the buffer too; scanning it is what the
+    // three later inspections of a settled one leave out.
+    assert_eq!(fetched[1] - fetched[0], 3, "fetches, settled and not: {fetched:?}");
+}
+
 struct Dns(&'static [&'static [u8]]);
 
 impl TxSource for Dns {

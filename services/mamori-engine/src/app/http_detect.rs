@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use mamori_applayer::{AppProto, Direction, FileEnd, FileId, FileMeta, FileSink};
 use mamori_detect::TxSource;
-use mamori_http::{Header, HttpTx};
+use mamori_http::{Header, HttpTx, Progress};
 use mamori_rules::Buffer;
 
 /// Body bytes kept per transaction and direction (Suricata's default
@@ -131,6 +131,18 @@ fn header_buffer(hs: &[Header], dir: Direction) -> Vec<u8> {
     out
 }
 
+/// Whether [`HttpView::buffer`] reads `buffer` from the response's head
+/// when inspecting in `dir` (header buffers follow the direction).
+fn from_response(buffer: Buffer, dir: Direction) -> bool {
+    use Buffer::*;
+    match buffer {
+        HttpStatCode | HttpStatMsg | HttpResponseLine | HttpLocation | HttpServer | HttpResponseHeader => true,
+        HttpHeader | HttpHeaderRaw | HttpHeaderNames | HttpCookie | HttpContentType | HttpContentLen | HttpProtocol
+        | HttpStart | HttpConnection => dir == Direction::ToClient,
+        _ => false,
+    }
+}
+
 fn b(v: &[u8]) -> Option<Cow<'_, [u8]>> {
     Some(Cow::Borrowed(v))
 }
@@ -147,6 +159,16 @@ impl TxSource for HttpView<'_> {
     fn append_only(&self, buffer: Buffer) -> bool {
         // Bodies are appended to until BODY_LIMIT and never rewritten.
         matches!(buffer, Buffer::HttpRequestBody | Buffer::FileData)
+    }
+
+    fn settled(&self, buffer: Buffer) -> bool {
+        // A side's start line and headers are fixed once its body follows
+        // (trailers are not kept); the rest of a transaction is its bodies.
+        let head_done = |p: Progress| matches!(p, Progress::Body | Progress::Complete);
+        if self.append_only(buffer) || !head_done(self.tx.request.progress) {
+            return false;
+        }
+        !from_response(buffer, self.dir) || head_done(self.tx.response.progress)
     }
 
     fn buffer(&self, buffer: Buffer, idx: usize) -> Option<Cow<'_, [u8]>> {
@@ -229,6 +251,109 @@ mod tests {
 
     fn h(n: &str, v: &str) -> Header {
         Header { name: n.as_bytes().to_vec(), value: v.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn only_the_buffers_said_to_come_from_the_response_head_change_with_it() {
+        use mamori_http::{HttpRequest, HttpResponse};
+        use Buffer::*;
+        let head = |line: &str, hs: Vec<Header>| {
+            let raw: Vec<u8> = hs.iter().flat_map(|h| [&h.name[..], b": ", &h.value[..], b"\r\n"].concat()).collect();
+            let names: Vec<u8> = hs.iter().flat_map(|h| [&h.name[..], b"\r\n"].concat()).collect();
+            (line.as_bytes().to_vec(), hs, raw, names)
+        };
+        let (line, headers, headers_raw, header_names) = head(
+            "POST /a HTTP/1.1",
+            vec![
+                h("Host", "a"),
+                h("Cookie", "c=1"),
+                h("Content-Type", "x/y"),
+                h("Content-Length", "1"),
+                h("Connection", "keep-alive"),
+            ],
+        );
+        let request = HttpRequest {
+            progress: Progress::Body,
+            line,
+            method: b"POST".to_vec(),
+            uri_raw: b"/a".to_vec(),
+            uri_normalized: b"/a".to_vec(),
+            protocol: Some(b"HTTP/1.1".to_vec()),
+            host: Some(b"a".to_vec()),
+            headers,
+            headers_raw,
+            header_names,
+            ..Default::default()
+        };
+        let mut before = HttpTx::default();
+        before.request = request;
+        let (line, headers, headers_raw, header_names) = head(
+            "HTTP/1.0 302 Found",
+            vec![
+                h("Server", "s"),
+                h("Set-Cookie", "d=2"),
+                h("Location", "/b"),
+                h("Content-Type", "t/u"),
+                h("Content-Length", "3"),
+                h("Connection", "close"),
+            ],
+        );
+        let response = HttpResponse {
+            progress: Progress::Body,
+            line,
+            protocol: b"HTTP/1.0".to_vec(),
+            status: b"302".to_vec(),
+            status_message: b"Found".to_vec(),
+            headers,
+            headers_raw,
+            header_names,
+            ..Default::default()
+        };
+        let mut after = before.clone();
+        after.response = response;
+        let all = [
+            HttpUri,
+            HttpUriRaw,
+            HttpMethod,
+            HttpHost,
+            HttpHostRaw,
+            HttpUserAgent,
+            HttpHeader,
+            HttpHeaderRaw,
+            HttpHeaderNames,
+            HttpCookie,
+            HttpContentType,
+            HttpContentLen,
+            HttpRequestLine,
+            HttpRequestBody,
+            HttpStatCode,
+            HttpStatMsg,
+            HttpResponseLine,
+            HttpProtocol,
+            HttpStart,
+            HttpReferer,
+            HttpAccept,
+            HttpAcceptEnc,
+            HttpAcceptLang,
+            HttpConnection,
+            HttpLocation,
+            HttpServer,
+            HttpRequestHeader,
+            HttpResponseHeader,
+            FileData,
+        ];
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            for buffer in all {
+                let read = |tx| {
+                    let v = HttpView { tx, dir, req_body: None, resp_body: None };
+                    v.buffer(buffer, 0).map(Cow::into_owned)
+                };
+                let changed = read(&before) != read(&after);
+                assert_eq!(changed, from_response(buffer, dir), "{buffer:?} inspected {dir:?}");
+            }
+            let settled = |tx| HttpView { tx, dir, req_body: None, resp_body: None }.settled(HttpStatCode);
+            assert!(!settled(&before) && settled(&after), "a response head is settled once its body follows");
+        }
     }
 
     #[test]
