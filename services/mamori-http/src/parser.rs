@@ -66,6 +66,10 @@ struct Dir {
     buf: Vec<u8>,
 }
 
+/// Bytes of input a head's buffer takes per step (see `HttpParser::head`);
+/// most heads fit in one.
+const HEAD_PIECE: usize = 2048;
+
 /// Result of one step over some input.
 #[derive(Debug, Default)]
 struct Step {
@@ -410,9 +414,13 @@ impl HttpParser {
     fn head(&mut self, d: usize, mut phase: Phase, input: &[u8], fin: bool, ctx: &mut Ctx<'_>) -> Step {
         let limit = self.cfg.max_head_bytes;
         let room = limit.saturating_sub(self.dirs[d].buf.len());
-        let take = room.min(input.len());
+        // The head is parsed from a buffer of its own, filled a piece at a
+        // time: what follows a head that ends early (usually the body, most
+        // of a segment) is then parsed in place rather than copied in and
+        // handed back as spill.
+        let take = room.min(input.len()).min(HEAD_PIECE);
         self.dirs[d].buf.extend_from_slice(input.get(..take).unwrap_or(&[]));
-        let full = take < input.len() || self.dirs[d].buf.len() >= limit;
+        let full = self.dirs[d].buf.len() >= limit;
         loop {
             match phase {
                 Phase::StartLine { pos, resume, junk } => {

@@ -122,6 +122,38 @@ fn results_do_not_depend_on_segmentation() {
     }
 }
 
+/// A head longer than what its buffer takes per step, with a body behind
+/// it in the same segment, parses as it does fed in small pieces.
+#[test]
+fn a_long_head_and_its_body_in_one_segment_parse_as_in_pieces() {
+    let mut res = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for i in 0..60 {
+        res.extend_from_slice(format!("X-Filler-{i}: {}\r\n", "v".repeat(80)).as_bytes());
+    }
+    let body = vec![b'b'; 30_000];
+    res.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+    res.extend_from_slice(&body);
+    res.extend_from_slice(b"HTTP/1.1 204 No Content\r\n\r\n");
+    let req = b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+    let mut whole = Run::new();
+    whole.send(C, req);
+    whole.send(S, &res);
+    whole.close(S);
+    let mut pieces = Run::new();
+    for p in req.chunks(7) {
+        pieces.send(C, p);
+    }
+    for p in res.chunks(997) {
+        pieces.send(S, p);
+    }
+    pieces.close(S);
+    assert_eq!(whole.events, pieces.events);
+    assert_eq!(whole.files.files.len(), 1);
+    assert_eq!(whole.files.files[0].content, body);
+    assert_eq!(pieces.files.files[0].content, body);
+    assert_eq!(whole.anomalies(), Vec::<&str>::new());
+}
+
 #[test]
 fn request_fields() {
     let mut r = Run::new();
