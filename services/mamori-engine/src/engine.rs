@@ -1189,9 +1189,9 @@ fn emit(
             let mut rec = EveRecord::new(ts, "anomaly");
             tuple(&mut rec, flow, Direction::ToServer);
             rec.app_proto = app_proto;
-            rec.push(
+            rec.push_value(
                 "anomaly",
-                &json!({"app_proto": a.layer, "type": "applayer", "event": a.event, "layer": "proto_parser"}),
+                json!({"app_proto": a.layer, "type": "applayer", "event": a.event, "layer": "proto_parser"}),
             );
             out.push(rec);
         }
@@ -1243,7 +1243,7 @@ fn emit(
             let mut rec = EveRecord::new(ts, "app");
             tuple(&mut rec, flow, Direction::ToServer);
             rec.app_proto = app_proto;
-            rec.push("app", &json!({ "name": det.app.name(), "group_ja": det.app.group().name_ja() }));
+            rec.push_value("app", json!({ "name": det.app.name(), "group_ja": det.app.group().name_ja() }));
             rec.push("intel", &v);
             out.push(rec);
         }

@@ -93,7 +93,7 @@ pub(crate) fn flow_record(flow: &Flow<FlowData>, reason: EndReason, app: Option<
             fo["action"] = Value::from("drop");
         }
     }
-    rec.push("flow", &fo);
+    rec.push_value("flow", fo);
     if let Some(t) = &d.tcp {
         let ts = t.conn.flags(Direction::ToServer);
         let tc = t.conn.flags(Direction::ToClient);
@@ -114,7 +114,7 @@ pub(crate) fn flow_record(flow: &Flow<FlowData>, reason: EndReason, app: Option<
             }
             o.insert("state".into(), Value::from(t.conn.state().name()));
         }
-        rec.push("tcp", &tcp);
+        rec.push_value("tcp", tcp);
     }
     rec
 }
@@ -162,7 +162,7 @@ pub(crate) fn alert_record(
             Direction::ToClient => "to_client",
         },
     );
-    rec.push("alert", &alert);
+    rec.push_value("alert", alert);
     if let Some(objs) = objects {
         rec.objects.extend(objs.iter().cloned());
     }

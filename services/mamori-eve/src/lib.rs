@@ -126,6 +126,11 @@ impl EveRecord {
         self.objects.push((key, v));
     }
 
+    /// Add an object already built as a JSON value, without copying it.
+    pub fn push_value(&mut self, key: &'static str, value: Value) {
+        self.objects.push((key, value));
+    }
+
     pub fn object(&self, key: &str) -> Option<&Value> {
         self.objects.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
