@@ -237,6 +237,14 @@ impl Buffer {
     }
 
     /// Whether this is the raw payload/stream rather than an app-layer field.
+    /// Every buffer a rule can name, each once.
+    pub fn all() -> Vec<Buffer> {
+        let mut v: Vec<Buffer> = STICKY.iter().chain(MODIFIERS).map(|&(_, b)| b).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
     pub fn is_payload(self) -> bool {
         matches!(self, Buffer::Payload | Buffer::Stream | Buffer::Packet)
     }
