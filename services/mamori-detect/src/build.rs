@@ -208,7 +208,8 @@ fn resolve(set: Option<usize>, ok: &[bool], members: &[Vec<u32>], always: &mut V
     None
 }
 
-/// The signature's fast pattern if it keys per-packet or stream inspection.
+/// Whether the signature has a fast pattern to key per-packet or stream
+/// inspection on (else it is checked unfiltered).
 fn payload_fast(s: &Sig) -> bool {
     s.fast.is_some() && s.has_payload_list()
 }
