@@ -117,6 +117,12 @@ impl FlowFacts {
 
     /// Both directions hold [`MAX_PACKETS_PER_DIR`] payloads: more packets
     /// cannot change the answer, so the engine may stop classifying.
+    /// Bytes of payload heads and names kept.
+    pub fn held_bytes(&self) -> usize {
+        let heads: usize = self.payloads.iter().flatten().map(|p| p.head.capacity()).sum();
+        heads + self.names.iter().map(|(_, n)| n.capacity()).sum::<usize>()
+    }
+
     pub fn is_full(&self) -> bool {
         self.payloads.iter().all(|v| v.len() >= MAX_PACKETS_PER_DIR)
     }

@@ -293,6 +293,13 @@ impl FlowDetect {
         side.hs = None;
     }
 
+    /// No transaction of this flow will be inspected again (its app
+    /// protocol is over): what was kept about them is freed.
+    pub fn forget_transactions(&mut self) {
+        self.fired = VecDeque::new();
+        self.tx_scans = VecDeque::new();
+    }
+
     /// A gap in the stream: earlier bytes are no longer contiguous.
     pub(crate) fn stream_gap(&mut self, dir: Direction, len: u64) {
         let side = &mut self.stream[dir.index()];

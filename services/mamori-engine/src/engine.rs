@@ -176,9 +176,10 @@ impl Engine {
         self.flows.len()
     }
 
-    /// Bytes the flows hold for inspection: bodies kept for `file.data`
-    /// and stream windows (a closed connection lingers in the table for
-    /// `tcp_closed` seconds, and should hold none). O(flows).
+    /// Bytes the flows hold for inspection: bodies kept for `file.data`,
+    /// stream windows and the payload heads kept to name the app (a closed
+    /// connection lingers in the table for `tcp_closed` seconds, and should
+    /// hold none). O(flows).
     pub fn inspection_bytes(&self) -> usize {
         self.flows
             .iter()
@@ -187,7 +188,11 @@ impl Engine {
                     App::Stream(s) => s.held_bytes(),
                     _ => 0,
                 };
-                app + f.data.detect.as_ref().map_or(0, |d| d.held_bytes())
+                let naming = match &f.data.app_id {
+                    AppId::Collecting(facts) => facts.held_bytes(),
+                    _ => 0,
+                };
+                app + naming + f.data.detect.as_ref().map_or(0, |d| d.held_bytes())
             })
             .sum()
     }
@@ -746,18 +751,28 @@ fn link_counter(link: LinkType) -> &'static str {
     }
 }
 
-/// Both directions of a TCP flow are over and it has no file left open: no
-/// `fileinfo` can come that would need a transaction's cached object. The
-/// flow lingers in the table for `tcp_closed` seconds (a minute) and, at
-/// thousands of short connections a second, what it holds adds up.
-/// Called per packet: flows that never cached an object (all but app-layer
-/// ones with transactions) leave at the first test.
+/// Both directions of a TCP flow are over. The flow lingers in the table for
+/// `tcp_closed` seconds (a minute), and at thousands of short connections a
+/// second what it holds adds up: what only further payload would use goes
+/// now, and the cached transactions too once no file is left open (no
+/// `fileinfo` can come that would need one). Called per packet.
 fn release_finished(d: &mut FlowData) {
-    if d.tx_cache.capacity() == 0 || d.files.open_count() != 0 || !d.held_files.is_empty() {
+    if !d.tcp.as_ref().is_some_and(|td| td.streams.iter().all(|s| s.finished())) {
         return;
     }
-    if d.tcp.as_ref().is_some_and(|td| td.streams.iter().all(|s| s.finished())) {
+    forget_payload_state(d);
+    if d.tx_cache.capacity() != 0 && d.files.open_count() == 0 && d.held_files.is_empty() {
         d.tx_cache = VecDeque::new();
+    }
+}
+
+/// No payload of the flow will be looked at again: the app naming decides
+/// with what it has and frees the payload heads it kept (the flow record
+/// reads the same decision), and detection forgets its transactions.
+fn forget_payload_state(d: &mut FlowData) {
+    appid::finish(d);
+    if let Some(det) = d.detect.as_mut() {
+        det.forget_transactions();
     }
 }
 
@@ -783,6 +798,7 @@ fn release_over(d: &mut FlowData) {
         det.stream_end(Direction::ToServer);
         det.stream_end(Direction::ToClient);
     }
+    forget_payload_state(d);
 }
 
 /// Nothing more in this flow needs the engine.

@@ -458,6 +458,7 @@ fn a_connection_bypassed_at_its_end_lingers_as_closed_and_its_ports_are_inspecte
     }
     let recs: Vec<Value> = out.iter().map(|r| serde_json::to_value(r).unwrap()).collect();
     assert_eq!(sids(&recs), vec![30, 30], "the second connection on the same ports is inspected too");
+    assert_eq!(engine.inspection_bytes(), 0, "a connection bypassed at its end keeps nothing to inspect with");
     // The first connection ended; the second times out as a closed one
     // (tcp_closed, a minute), not as an established one (ten minutes).
     engine.tick(Timestamp(ts + 59_000_000), &mut out);
