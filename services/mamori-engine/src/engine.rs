@@ -1286,7 +1286,7 @@ fn emit(
             _ => Vec::new(),
         });
         rec.objects.extend(objects);
-        rec.push("fileinfo", &f);
+        rec.push_json("fileinfo", &f);
         out.push(rec);
         match f.decision {
             Some(FileDecision::Block) => {

@@ -222,7 +222,7 @@ fn idle_udp_flow_times_out() {
     h.frame(&ethernet(CMAC, SMAC, &udp_packet(c, s, 1001, 9999, b"y")));
     let timeouts: Vec<&EveRecord> = h.out.iter().filter(|r| r.event_type == "flow").collect();
     assert_eq!(timeouts.len(), 1);
-    assert_eq!(timeouts[0].object("flow").unwrap()["reason"], "timeout");
+    assert_eq!(timeouts[0].object_value("flow").unwrap()["reason"], "timeout");
 }
 
 #[test]

@@ -70,22 +70,24 @@ impl FileGate for PassAllSha256 {
     }
 }
 
-/// A finished file, as EVE `fileinfo` reports it.
+/// A finished file, as EVE `fileinfo` reports it. The written fields are in
+/// alphabetical order, the order EVE has always had them in (it once went
+/// through a JSON map sorted by key).
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct FileInfo {
     /// Lossy UTF-8 of the name on the wire.
     pub filename: String,
+    pub gaps: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub magic: Option<String>,
-    pub gaps: bool,
-    /// "CLOSED" when all content was seen, "TRUNCATED" otherwise.
-    pub state: &'static str,
-    pub stored: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub md5: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
     pub size: u64,
+    /// "CLOSED" when all content was seen, "TRUNCATED" otherwise.
+    pub state: &'static str,
+    pub stored: bool,
     pub tx_id: u64,
     #[serde(skip)]
     pub direction: Option<Direction>,
