@@ -175,49 +175,51 @@ impl HeadScanner {
         };
         // Join folded lines first, then split on the colon: a name may be
         // folded onto the next line ("Transfer-Encoding\r\n :chunked").
-        let mut logical: Vec<Vec<u8>> = Vec::with_capacity(self.lines.len());
-        for &(s, e) in &self.lines {
-            let line = buf.get(s..e).unwrap_or(&[]);
-            let folded = line.first().is_some_and(|&c| is_fold_start(c, self.side));
-            match logical.last_mut() {
-                Some(prev) if folded => {
-                    while prev.last().is_some_and(|&c| crate::headers::is_trim_ws(c)) {
-                        prev.pop();
-                    }
-                    let piece = trim(line);
-                    if !prev.is_empty() && !piece.is_empty() {
-                        prev.push(b' ');
-                    }
-                    prev.extend_from_slice(piece);
+        // Most heads fold nothing, so a line is joined into a buffer of its
+        // own only when a continuation follows it.
+        let field = |line: &[u8], anomalies: &mut Anomalies| match memchr::memchr(b':', line) {
+            Some(colon) => {
+                let raw_name = line.get(..colon).unwrap_or(&[]);
+                let name = trim(raw_name);
+                if raw_name.last().is_some_and(|&c| c == b' ' || c == b'\t') {
+                    anomalies.push(lws_after_name);
                 }
-                _ => {
-                    if folded {
-                        anomalies.push(folding);
-                    }
-                    logical.push(line.to_vec());
+                if name.is_empty() || !name.iter().all(|&c| is_tchar(c)) {
+                    anomalies.push(invalid);
                 }
+                Header { name: name.to_vec(), value: trim(line.get(colon + 1..).unwrap_or(&[])).to_vec() }
             }
+            None => {
+                anomalies.push(missing_colon);
+                Header { name: Vec::new(), value: trim(line).to_vec() }
+            }
+        };
+        let folded = |line: &[u8]| line.first().is_some_and(|&c| is_fold_start(c, self.side));
+        let mut out = Vec::with_capacity(self.lines.len());
+        let mut lines = self.lines.iter().map(|&(s, e)| buf.get(s..e).unwrap_or(&[])).peekable();
+        while let Some(line) = lines.next() {
+            if folded(line) {
+                // A continuation with nothing to continue.
+                anomalies.push(folding);
+            }
+            if !lines.peek().is_some_and(|next| folded(next)) {
+                out.push(field(line, anomalies));
+                continue;
+            }
+            let mut joined = line.to_vec();
+            while let Some(piece) = lines.next_if(|next| folded(next)) {
+                while joined.last().is_some_and(|&c| crate::headers::is_trim_ws(c)) {
+                    joined.pop();
+                }
+                let piece = trim(piece);
+                if !joined.is_empty() && !piece.is_empty() {
+                    joined.push(b' ');
+                }
+                joined.extend_from_slice(piece);
+            }
+            out.push(field(&joined, anomalies));
         }
-        logical
-            .iter()
-            .map(|line| match memchr::memchr(b':', line) {
-                Some(colon) => {
-                    let raw_name = line.get(..colon).unwrap_or(&[]);
-                    let name = trim(raw_name);
-                    if raw_name.last().is_some_and(|&c| c == b' ' || c == b'\t') {
-                        anomalies.push(lws_after_name);
-                    }
-                    if name.is_empty() || !name.iter().all(|&c| is_tchar(c)) {
-                        anomalies.push(invalid);
-                    }
-                    Header { name: name.to_vec(), value: trim(line.get(colon + 1..).unwrap_or(&[])).to_vec() }
-                }
-                None => {
-                    anomalies.push(missing_colon);
-                    Header { name: Vec::new(), value: trim(line).to_vec() }
-                }
-            })
-            .collect()
+        out
     }
 }
 
