@@ -251,9 +251,9 @@ pub fn run(config_path: &Path) -> Result<()> {
         }
     };
 
-    // Batches of lines waiting for the writer; bounded so a slow disk costs
-    // events, not memory.
-    let (eve_tx, eve_rx) = mpsc::sync_channel(4096);
+    // Batches of lines waiting for the writer (up to about 80 KB each, see
+    // `worker::EveOutbox`); bounded so a slow disk costs events, not memory.
+    let (eve_tx, eve_rx) = mpsc::sync_channel(512);
     let writer = eve_writer(&cfg.eve.path, eve_rx)?;
     let settings = Settings {
         bypass_mark: cfg.marks.bypass,

@@ -27,7 +27,8 @@ use super::respond::{self, Answer, DnsBlock};
 use super::sched::{self, Scheduler};
 use super::slice::Slices;
 
-/// A turn's EVE records as JSON lines, for the writer thread.
+/// EVE records as JSON lines, for the writer thread.
+#[derive(Default)]
 pub struct EveBatch {
     pub lines: Vec<u8>,
     /// Records in `lines`.
@@ -35,23 +36,65 @@ pub struct EveBatch {
 }
 
 impl EveBatch {
-    fn serialise(records: &[EveRecord], room: usize) -> EveBatch {
-        let mut lines = Vec::with_capacity(room);
-        let mut count = 0;
+    fn append(&mut self, records: &[EveRecord]) {
         for r in records {
-            let start = lines.len();
-            match serde_json::to_writer(&mut lines, r) {
+            let start = self.lines.len();
+            match serde_json::to_writer(&mut self.lines, r) {
                 Ok(()) => {
-                    lines.push(b'\n');
-                    count += 1;
+                    self.lines.push(b'\n');
+                    self.count += 1;
                 }
                 Err(e) => {
-                    lines.truncate(start);
+                    self.lines.truncate(start);
                     warn!(error = %e, event_type = r.event_type, "EVE record could not be serialised");
                 }
             }
         }
-        EveBatch { lines, count }
+    }
+}
+
+/// Lines a worker gathers before handing them to the writer at
+/// most ([`EveOutbox::BATCH`] bytes, or what [`EveOutbox::LINGER`] brought).
+/// Handing over every turn's few lines woke the writer thousands of times a
+/// second at short connections, and each wake-up cost both threads a
+/// futex call and the writer a small `write`. Lines wait in memory no longer
+/// than they would have waited in the page cache for the disk anyway.
+/// Pure: the worker passes the time in.
+#[derive(Default)]
+pub struct EveOutbox {
+    batch: EveBatch,
+    /// When the oldest line waiting came.
+    since: Option<Instant>,
+}
+
+impl EveOutbox {
+    pub const BATCH: usize = 64 << 10;
+    pub const LINGER: Duration = Duration::from_millis(50);
+
+    pub fn add(&mut self, records: &[EveRecord], now: Instant) {
+        if records.is_empty() {
+            return;
+        }
+        if self.batch.lines.capacity() == 0 {
+            // The batch went to the writer with its buffer: size the next.
+            self.batch.lines.reserve(Self::BATCH + (Self::BATCH >> 2));
+        }
+        self.batch.append(records);
+        if self.batch.count > 0 {
+            self.since.get_or_insert(now);
+        }
+    }
+
+    /// The lines to hand over now: a full batch, lines that waited long
+    /// enough, or (`all`, at shutdown) whatever there is.
+    pub fn take_due(&mut self, now: Instant, all: bool) -> Option<EveBatch> {
+        let since = self.since?;
+        let due = all || self.batch.lines.len() >= Self::BATCH || now.duration_since(since) >= Self::LINGER;
+        if !due {
+            return None;
+        }
+        self.since = None;
+        Some(std::mem::take(&mut self.batch))
     }
 }
 
@@ -121,8 +164,7 @@ pub struct Worker {
     shared: Arc<WorkerShared>,
     settings: Settings,
     eve: SyncSender<EveBatch>,
-    /// Room the last batch of EVE lines needed, to size the next.
-    eve_room: usize,
+    outbox: EveOutbox,
     injector: Option<Injector>,
     neighbours: Neighbours,
     verdicts: VerdictBatch,
@@ -271,7 +313,7 @@ impl Worker {
             shared,
             settings,
             eve,
-            eve_room: 1 << 12,
+            outbox: EveOutbox::default(),
             injector,
             neighbours: Neighbours::default(),
             verdicts: VerdictBatch::new(queue),
@@ -328,6 +370,7 @@ impl Worker {
         }
         self.engine.finish(&mut self.records);
         self.flush(None);
+        self.send_eve(true);
     }
 
     /// Handle up to [`BATCH`] packets, small ones first (see [`sched`]).
@@ -806,15 +849,20 @@ impl Worker {
             // they went through glibc's arena locks and slow paths both
             // ways, a quarter of the worker's user time at thousands of
             // connections a second (docs/benchmarks.md, session 11).
-            let batch = EveBatch::serialise(&self.records, self.eve_room);
+            self.outbox.add(&self.records, Instant::now());
             self.records.clear();
-            self.eve_room = batch.lines.len().next_power_of_two();
-            // The writer being gone means we are shutting down.
-            // Never wait for the disk on the packet path: when the writer is
-            // this far behind, events are dropped and counted instead.
-            if let Err(TrySendError::Full(lost)) = self.eve.try_send(batch) {
-                self.shared.stats.eve_dropped.fetch_add(lost.count, Ordering::Relaxed);
-            }
+        }
+        self.send_eve(false);
+    }
+
+    /// Hand the gathered EVE lines to the writer when they are due.
+    fn send_eve(&mut self, all: bool) {
+        let Some(batch) = self.outbox.take_due(Instant::now(), all) else { return };
+        // The writer being gone means we are shutting down.
+        // Never wait for the disk on the packet path: when the writer is
+        // this far behind, events are dropped and counted instead.
+        if let Err(TrySendError::Full(lost)) = self.eve.try_send(batch) {
+            self.shared.stats.eve_dropped.fetch_add(lost.count, Ordering::Relaxed);
         }
     }
 }
@@ -827,11 +875,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_turns_records_reach_the_writer_as_one_json_line_each() {
+    fn records_reach_the_writer_as_one_json_line_each() {
         let mut alert = EveRecord::new(Timestamp(1_700_000_000_000_000), "alert");
         alert.push("alert", &json!({ "signature_id": 1, "signature": "ダウンロード \"x\"\n" }));
         let flow = EveRecord::new(Timestamp(1_700_000_000_000_001), "flow");
-        let batch = EveBatch::serialise(&[alert.clone(), flow], 16);
+        let mut outbox = EveOutbox::default();
+        let t0 = Instant::now();
+        outbox.add(&[alert.clone(), flow], t0);
+        let batch = outbox.take_due(t0, true).expect("lines at shutdown");
         assert_eq!(batch.count, 2);
         let text = std::str::from_utf8(&batch.lines).unwrap();
         assert!(text.ends_with('\n'));
@@ -839,5 +890,28 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0], serde_json::to_value(&alert).unwrap());
         assert_eq!(lines[1]["event_type"], "flow");
+    }
+
+    #[test]
+    fn lines_wait_for_a_full_batch_or_the_linger_time_and_no_longer() {
+        let rec = EveRecord::new(Timestamp(1_700_000_000_000_000), "flow");
+        let one = serde_json::to_vec(&rec).unwrap().len() + 1;
+        let mut outbox = EveOutbox::default();
+        let t0 = Instant::now();
+        assert!(outbox.take_due(t0 + EveOutbox::LINGER * 10, false).is_none(), "nothing waits");
+        outbox.add(std::slice::from_ref(&rec), t0);
+        assert!(outbox.take_due(t0 + EveOutbox::LINGER / 2, false).is_none(), "one line waits for more");
+        outbox.add(std::slice::from_ref(&rec), t0 + EveOutbox::LINGER / 2);
+        let b = outbox.take_due(t0 + EveOutbox::LINGER, false).expect("the oldest line waited LINGER");
+        assert_eq!(b.count, 2);
+        assert!(outbox.take_due(t0 + EveOutbox::LINGER * 3, false).is_none(), "all handed over");
+
+        // A full batch goes at once, however new.
+        let t1 = t0 + EveOutbox::LINGER * 4;
+        let many = vec![rec; EveOutbox::BATCH / one + 1];
+        outbox.add(&many, t1);
+        let b = outbox.take_due(t1, false).expect("a full batch is due at once");
+        assert_eq!(b.count as usize, many.len());
+        assert!(b.lines.len() >= EveOutbox::BATCH);
     }
 }
