@@ -1219,7 +1219,7 @@ fn emit(
         rec.app_proto = app_proto;
         rec.tx_id = r.tx_id;
         if let Some(tx) = r.tx_id {
-            flow.data.cache_tx(tx, r.objects.clone());
+            flow.data.cache_tx(tx, &r.objects);
         }
         rec.objects = r.objects;
         if let Some(v) = web.and_then(|w| w.judge(&rec)) {
@@ -1280,12 +1280,18 @@ fn emit(
         tuple(&mut rec, flow, f.direction.unwrap_or(Direction::ToClient));
         rec.app_proto = app_proto;
         rec.tx_id = Some(f.tx_id);
-        let cached = flow.data.tx_cache.iter().rev().find(|(t, _)| *t == f.tx_id).map(|(_, o)| o.clone());
-        let objects = cached.unwrap_or_else(|| match &flow.data.app {
-            App::Stream(s) => s.tx_objects(f.tx_id),
-            _ => Vec::new(),
-        });
-        rec.objects.extend(objects);
+        match flow.data.tx_cache.iter().rev().find(|(t, _)| *t == f.tx_id) {
+            Some((_, cached)) => {
+                for (k, j) in cached {
+                    rec.push_encoded(k, j.clone());
+                }
+            }
+            None => {
+                if let App::Stream(s) = &flow.data.app {
+                    rec.objects.extend(s.tx_objects(f.tx_id));
+                }
+            }
+        }
         rec.push_json("fileinfo", &f);
         out.push(rec);
         match f.decision {
@@ -1316,7 +1322,7 @@ mod tests {
     fn a_finished_flow_lets_go_of_its_cached_transactions() {
         let cfg = EngineConfig::default();
         let mut d = FlowData::new(Vec::new());
-        d.cache_tx(0, vec![("http", json!({ "hostname": "www.example.jp" }))]);
+        d.cache_tx(0, &[("http", json!({ "hostname": "www.example.jp" }))]);
         d.tcp = Some(Box::new(TcpData {
             conn: TcpConn::default(),
             streams: [Reassembler::new(cfg.stream()), Reassembler::new(cfg.stream())],

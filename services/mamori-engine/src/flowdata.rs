@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use mamori_applayer::{AppProto, Direction};
 use mamori_apps::{Detection as AppDetection, FlowFacts};
 use mamori_detect::FlowDetect;
+use mamori_eve::Json;
 use mamori_files::FlowFiles;
 use mamori_flow::TcpConn;
 use mamori_stream::Reassembler;
@@ -77,7 +78,7 @@ pub(crate) struct FlowData {
     /// Files streaming through this flow.
     pub files: FlowFiles,
     /// Recent transaction objects, for `fileinfo` events of those transactions.
-    pub tx_cache: VecDeque<(u64, Vec<(&'static str, Value)>)>,
+    pub tx_cache: VecDeque<(u64, Vec<(&'static str, Json)>)>,
     pub macs: [Option<[u8; 6]>; 2],
     /// Inspection is over; the data path may skip this flow.
     pub bypassed: bool,
@@ -147,7 +148,10 @@ impl FlowData {
         }
     }
 
-    pub fn cache_tx(&mut self, tx_id: u64, objects: Vec<(&'static str, Value)>) {
+    /// Keep a transaction's objects for the files it may still finish, as
+    /// JSON text: a fileinfo event copies the text instead of a value tree.
+    pub fn cache_tx(&mut self, tx_id: u64, objects: &[(&'static str, Value)]) {
+        let objects = objects.iter().map(|(k, v)| (*k, Json::encode(v))).collect();
         if let Some(e) = self.tx_cache.iter_mut().find(|(t, _)| *t == tx_id) {
             e.1 = objects;
             return;

@@ -128,9 +128,24 @@ pub struct EveRecord {
     json: Vec<(usize, &'static str, Json)>,
 }
 
-/// Finished JSON text of one object.
+/// Finished JSON text of one object: cheap to copy into several records
+/// (a transaction's `http` object goes into its event and its files').
 #[derive(Clone, Debug)]
-struct Json(Box<RawValue>);
+pub struct Json(Box<RawValue>);
+
+impl Json {
+    /// A value that fails to serialize becomes null.
+    pub fn encode<T: Serialize + ?Sized>(value: &T) -> Json {
+        Json(
+            serde_json::value::to_raw_value(value)
+                .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON")),
+        )
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.get()
+    }
+}
 
 impl PartialEq for Json {
     fn eq(&self, other: &Json) -> bool {
@@ -181,9 +196,12 @@ impl EveRecord {
     /// the order of adding, as for the others. A value that fails to
     /// serialize is written as null.
     pub fn push_json<T: Serialize>(&mut self, key: &'static str, value: &T) {
-        let raw = serde_json::value::to_raw_value(value)
-            .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON"));
-        self.json.push((self.objects.len(), key, Json(raw)));
+        self.push_encoded(key, Json::encode(value));
+    }
+
+    /// [`EveRecord::push_json`] with the text already made.
+    pub fn push_encoded(&mut self, key: &'static str, json: Json) {
+        self.json.push((self.objects.len(), key, json));
     }
 
     /// An object added as a JSON value (not one added with
@@ -198,7 +216,7 @@ impl EveRecord {
             return Some(v.clone());
         }
         let (_, _, j) = self.json.iter().find(|(_, k, _)| *k == key)?;
-        serde_json::from_str(j.0.get()).ok()
+        serde_json::from_str(j.as_str()).ok()
     }
 
     pub fn to_json(&self) -> String {
