@@ -152,7 +152,7 @@ impl SetTable {
             }
             for &n in &members {
                 if let Some(f) = sigs.get(n as usize).and_then(|s| s.fast.as_ref()) {
-                    set.add(&f.bytes, f.nocase, n);
+                    set.add(&f.bytes, f.nocase, n, f.end);
                 }
             }
             self.sets.push(set);

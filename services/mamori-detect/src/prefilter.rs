@@ -18,11 +18,55 @@ pub(crate) struct PatternSet {
     index: HashMap<(Vec<u8>, bool), u32>,
     sigs: Vec<Vec<u32>>,
     split_short: bool,
+    /// Per pattern: how far into a scanned buffer its signatures' matches
+    /// of it can end ([`PatternSet::add`]).
+    ends: Vec<Bound>,
+}
+
+/// How far into a buffer matches can end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Bound {
+    /// Nothing yet.
+    Empty,
+    Within(usize),
+    Anywhere,
+}
+
+impl Bound {
+    fn and(self, end: Option<usize>) -> Bound {
+        match (self, end) {
+            (Bound::Anywhere, _) | (_, None) => Bound::Anywhere,
+            (Bound::Empty, Some(e)) => Bound::Within(e),
+            (Bound::Within(a), Some(e)) => Bound::Within(a.max(e)),
+        }
+    }
+
+    fn either(self, other: Bound) -> Bound {
+        match other {
+            Bound::Empty => self,
+            Bound::Within(e) => self.and(Some(e)),
+            Bound::Anywhere => Bound::Anywhere,
+        }
+    }
+
+    fn limit(self) -> Option<usize> {
+        match self {
+            Bound::Within(e) => Some(e),
+            Bound::Empty | Bound::Anywhere => None,
+        }
+    }
 }
 
 impl PatternSet {
     pub fn new(mode: Mode) -> PatternSet {
-        PatternSet { mode, pats: Vec::new(), index: HashMap::new(), sigs: Vec::new(), split_short: false }
+        PatternSet {
+            mode,
+            pats: Vec::new(),
+            index: HashMap::new(),
+            sigs: Vec::new(),
+            split_short: false,
+            ends: Vec::new(),
+        }
     }
 
     /// Compile the patterns shorter than four bytes apart from the rest.
@@ -53,17 +97,24 @@ impl PatternSet {
     }
 
     /// Key signature `sig` on `bytes`. Identical literals share one pattern.
-    pub fn add(&mut self, bytes: &[u8], nocase: bool, sig: u32) {
+    /// `end`: how far into the buffer the signature's match of them can end
+    /// (`None`: anywhere). A database whose patterns are all bounded so is
+    /// scanned (in blocks) no further than the largest bound.
+    pub fn add(&mut self, bytes: &[u8], nocase: bool, sig: u32, end: Option<usize>) {
         // Case-folded literals are stored lowercased so equal ones merge.
         let bytes = if nocase { bytes.to_ascii_lowercase() } else { bytes.to_vec() };
         let next = self.pats.len() as u32;
         let id = *self.index.entry((bytes.clone(), nocase)).or_insert_with(|| {
             self.pats.push((bytes, nocase));
             self.sigs.push(Vec::new());
+            self.ends.push(Bound::Empty);
             next
         });
         if let Some(v) = self.sigs.get_mut(id as usize) {
             v.push(sig);
+        }
+        if let Some(b) = self.ends.get_mut(id as usize) {
+            *b = b.and(end);
         }
     }
 
@@ -94,7 +145,26 @@ impl PatternSet {
         Ok(vec![Database::compile_literals(&long, self.mode)?, Database::compile_literals(&short, self.mode)?])
     }
 
+    /// Per database of [`PatternSet::compile`] (same order): how far its
+    /// matches can end in a buffer, if its patterns say.
+    fn part_ends(&self) -> Vec<Option<usize>> {
+        let of = |short: Option<bool>| {
+            self.pats
+                .iter()
+                .zip(&self.ends)
+                .filter(|((b, _), _)| short.is_none_or(|s| (b.len() < SHORT) == s))
+                .fold(Bound::Empty, |acc, (_, e)| acc.either(*e))
+                .limit()
+        };
+        if self.parts() == 1 {
+            vec![of(None)]
+        } else {
+            vec![of(Some(false)), of(Some(true))]
+        }
+    }
+
     pub fn finish(self, dbs: Vec<Database>) -> Prefilter {
+        let scan_ends = self.part_ends();
         let mut starts = Vec::with_capacity(self.sigs.len() + 1);
         let mut flat = Vec::new();
         for mut v in self.sigs {
@@ -105,7 +175,7 @@ impl PatternSet {
         }
         starts.push(flat.len() as u32);
         let max_len = self.pats.iter().map(|(b, _)| b.len()).max().unwrap_or(0);
-        Prefilter { dbs, starts, sigs: flat, max_len }
+        Prefilter { dbs, starts, sigs: flat, max_len, scan_ends }
     }
 }
 
@@ -118,6 +188,13 @@ pub(crate) struct Prefilter {
     /// The longest pattern: a match that ends in new bytes of a growing
     /// buffer starts at most this many bytes minus one before them.
     pub max_len: usize,
+    /// Per database: when every signature keyed on its patterns anchors
+    /// them within so many bytes of the buffer's start (ET Open's "file
+    /// download over raw TCP" rules want `MZ` or `PK` at offset 0 of every
+    /// large packet), a block scan reads no further. A scan that starts
+    /// later in a buffer (the new part of a growing one) still reads that
+    /// many bytes, more than needed.
+    scan_ends: Vec<Option<usize>>,
 }
 
 /// A prefilter's state in one stream: one per database.
@@ -135,7 +212,11 @@ impl Prefilter {
         scratch: &mut hs::Scratch,
         on_match: &mut dyn FnMut(u32),
     ) -> Result<(), hs::HsError> {
-        for db in &self.dbs {
+        for (i, db) in self.dbs.iter().enumerate() {
+            let data = match self.scan_ends.get(i).copied().flatten() {
+                Some(end) => data.get(..end).unwrap_or(data),
+                None => data,
+            };
             db.scan(data, scratch, &mut |id, _| on_match(id))?;
         }
         Ok(())
@@ -181,10 +262,10 @@ mod tests {
     #[test]
     fn shared_literals_map_to_all_their_signatures() {
         let mut p = PatternSet::new(Mode::Block);
-        p.add(b"evil", false, 3);
-        p.add(b"EVIL", true, 4);
-        p.add(b"evil", true, 5);
-        p.add(b"evil", false, 1);
+        p.add(b"evil", false, 3, None);
+        p.add(b"EVIL", true, 4, None);
+        p.add(b"evil", true, 5, None);
+        p.add(b"evil", false, 1, None);
         assert_eq!(p.len(), 2);
         let db = p.compile().unwrap();
         let pf = p.finish(db);
@@ -203,10 +284,10 @@ mod tests {
             if split {
                 p = p.split_short();
             }
-            p.add(b"MZ", false, 1);
-            p.add(b"LONGER PATTERN", true, 2);
-            p.add(b"abc", false, 3);
-            p.add(b"ABCD", false, 4);
+            p.add(b"MZ", false, 1, None);
+            p.add(b"LONGER PATTERN", true, 2, None);
+            p.add(b"abc", false, 3, None);
+            p.add(b"ABCD", false, 4, None);
             let parts = p.parts();
             let dbs = p.compile().unwrap();
             (parts, p.finish(dbs))
@@ -239,5 +320,58 @@ mod tests {
             assert_eq!(found[0], vec![1, 2, 3, 4]);
             assert_eq!(found[1], found[0], "{mode:?}: split or not, the same signatures");
         }
+    }
+
+    #[test]
+    fn a_set_whose_signatures_all_anchor_near_the_start_is_scanned_only_that_far() {
+        let scan = |adds: &[(&[u8], u32, Option<usize>)], data: &[u8]| {
+            let mut p = PatternSet::new(Mode::Block);
+            for &(b, sig, end) in adds {
+                p.add(b, false, sig, end);
+            }
+            let dbs = p.compile().unwrap();
+            let pf = p.finish(dbs);
+            let mut s = hs::Scratch::default();
+            s.fit(&pf.databases()[0]).unwrap();
+            let mut got = Vec::new();
+            pf.scan(data, &mut s, &mut |id| got.extend_from_slice(pf.sigs_of(id))).unwrap();
+            got.sort();
+            (pf.scan_ends.clone(), got)
+        };
+        let mut data = b"MZ..PK".to_vec();
+        data.extend(std::iter::repeat_n(b'.', 1000));
+        data.extend_from_slice(b"MZ PK");
+        // Both bounded: the larger bound, and matches up to it are found.
+        let (end, got) = scan(&[(b"MZ", 1, Some(2)), (b"PK", 2, Some(6))], &data);
+        assert_eq!(end, vec![Some(6)]);
+        assert_eq!(got, vec![1, 2]);
+        // A match ending exactly at the bound is found; one byte later is not scanned.
+        let (_, got) = scan(&[(b"PK", 2, Some(6))], b"....PK");
+        assert_eq!(got, vec![2]);
+        let (_, got) = scan(&[(b"PK", 2, Some(6))], b".....PK");
+        assert_eq!(got, Vec::<u32>::new());
+        // One signature that may match anywhere makes the whole set scan everything.
+        let (end, got) = scan(&[(b"MZ", 1, Some(2)), (b"PK", 2, None)], &data);
+        assert_eq!(end, vec![None]);
+        assert_eq!(got, vec![1, 2]);
+        // The same literal, bounded for one signature and not for another.
+        let (end, _) = scan(&[(b"MZ", 1, Some(2)), (b"MZ", 3, None)], &data);
+        assert_eq!(end, vec![None]);
+
+        // Split by length, each database has its own bound: here the short
+        // patterns are anchored and the long one may be anywhere.
+        let mut p = PatternSet::new(Mode::Block).split_short();
+        p.add(b"MZ", false, 1, Some(2));
+        p.add(b"LONG ONE", false, 2, None);
+        let dbs = p.compile().unwrap();
+        let pf = p.finish(dbs);
+        assert_eq!(pf.scan_ends, vec![None, Some(2)]);
+        let mut s = hs::Scratch::default();
+        for db in pf.databases() {
+            s.fit(db).unwrap();
+        }
+        let mut got = Vec::new();
+        pf.scan(b"..MZ.. LONG ONE", &mut s, &mut |id| got.extend_from_slice(pf.sigs_of(id))).unwrap();
+        assert_eq!(got, vec![2], "MZ past its bound is not looked for; the long pattern is found anywhere");
     }
 }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use mamori_applayer::{AppProto, Direction};
 use mamori_rules::{
-    Action, AppLayer, BitCmd, BitNames, Buffer, Condition, Content, Detection, FlowOpts, Flowint, FlowintOp,
-    FlowintValue, IpSet, Match, Only, PortSet, Protocol, Rule, Transform,
+    Action, Anchor, AppLayer, BitCmd, BitNames, Buffer, Condition, Content, Detection, FlowOpts, Flowint, FlowintOp,
+    FlowintValue, IpSet, Match, Only, PortSet, Protocol, Rule, Transform, Value,
 };
 
 use crate::inspect::{ContentM, Item, PcreM};
@@ -151,6 +151,10 @@ pub(crate) struct Fast {
     pub list: ListId,
     pub bytes: Vec<u8>,
     pub nocase: bool,
+    /// How far into its buffer a match of the pattern can end, when the
+    /// content is anchored there (`startswith`, `offset`/`depth` given as
+    /// numbers); `None` for anywhere.
+    pub end: Option<usize>,
 }
 
 pub(crate) struct Sig {
@@ -343,7 +347,10 @@ fn choose_fast(rule: &Rule, lists: &[SigList], table: &ListTable, tx: bool) -> O
             Some((off, len)) => c.pattern.get(usize::from(off)..usize::from(off) + usize::from(len))?.to_vec(),
             None => c.pattern.clone(),
         };
-        Some(Fast { list, bytes, nocase: c.nocase })
+        // Payload is scanned as it came, so a bound that counts in a
+        // transformed payload does not hold for it.
+        let end = if d.buffer.is_payload() && !d.transforms.is_empty() { None } else { match_end(c) };
+        Some(Fast { list, bytes, nocase: c.nocase, end })
     };
     if let Some((d, c)) = rule.fast_pattern() {
         if !c.negated && eligible(d) {
@@ -373,6 +380,25 @@ fn choose_fast(rule: &Rule, lists: &[SigList], table: &ListTable, tx: bool) -> O
     }
     let (d, c) = best?;
     pick(d, c)
+}
+
+/// The furthest a match of `c` can end in its buffer, when absolute
+/// numbers bound it (`depth` counts from `offset`, as the matcher reads
+/// it). A chopped fast pattern lies inside the content, so the bound holds
+/// for it too.
+fn match_end(c: &Content) -> Option<usize> {
+    match &c.anchor {
+        Anchor::StartsWith => Some(c.pattern.len()),
+        Anchor::Absolute { offset, depth: Some(Value::Lit(depth)) } => {
+            let offset = match offset {
+                None => 0,
+                Some(Value::Lit(o)) => usize::from(*o),
+                Some(Value::Var(_)) => return None,
+            };
+            Some(offset + usize::from(*depth))
+        }
+        _ => None,
+    }
 }
 
 fn lists_id(d: &Detection, lists: &[SigList], table: &ListTable) -> Option<ListId> {

@@ -280,6 +280,32 @@ alert tcp-pkt any 80 -> any any (content:"EVIL"; sid:9;)
 }
 
 #[test]
+fn anchored_patterns_are_found_at_the_far_end_of_their_window_in_large_packets() {
+    // A group whose signatures all anchor their fast pattern near the
+    // payload's start is scanned only that far: depth counts from offset,
+    // and a chopped fast pattern lies inside its content.
+    let rules = r#"
+alert tcp-pkt any 80 -> any any (content:"MZ"; startswith; sid:1;)
+alert tcp-pkt any 80 -> any any (content:"EVIL"; offset:20; depth:4; sid:2;)
+alert tcp-pkt any 80 -> any any (content:"abcdefgh"; fast_pattern:4,4; offset:30; depth:8; sid:3;)
+"#;
+    let det = detector(rules);
+    let mut large = vec![b'.'; 3000];
+    large[..2].copy_from_slice(b"MZ");
+    large[20..24].copy_from_slice(b"EVIL");
+    large[30..38].copy_from_slice(b"abcdefgh");
+    let mut late = vec![b'.'; 3000];
+    late[2000..2002].copy_from_slice(b"MZ");
+    late[2100..2104].copy_from_slice(b"EVIL");
+    late[2200..2208].copy_from_slice(b"abcdefgh");
+    for (payload, want) in [(&large, &[1u32, 2, 3][..]), (&late, &[][..])] {
+        let mut f = Flow::new(&det, false);
+        f.port = 80;
+        assert_eq!(f.send(Pkt::tcp(TC, payload)).0, want);
+    }
+}
+
+#[test]
 fn flowbits_and_flowints() {
     let rules = r#"
 alert tcp any any -> any any (content:"LOGIN"; flowbits:set,logged; flowbits:noalert; sid:1;)
