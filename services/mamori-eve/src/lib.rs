@@ -9,7 +9,7 @@
 //! does not depend on them. Objects nobody reads back (a flow's counters, a
 //! file's hash) can be added as finished JSON text instead
 //! ([`EveRecord::push_json`]): building a value tree for them, only to write
-//! it out, cost a tenth of the engine's time on short connections.
+//! it out, was a few per cent of the engine's time on short connections.
 
 use std::borrow::Cow;
 use std::fmt;
