@@ -53,9 +53,9 @@ impl EveBatch {
     }
 }
 
-/// Lines a worker gathers before handing them to the writer at
-/// most ([`EveOutbox::BATCH`] bytes, or what [`EveOutbox::LINGER`] brought).
-/// Handing over every turn's few lines woke the writer thousands of times a
+/// EVE lines a worker holds until there are [`EveOutbox::BATCH`] bytes of
+/// them or the oldest has waited [`EveOutbox::LINGER`], then hands to the
+/// writer. Handing over every turn's few lines woke the writer thousands of times a
 /// second at short connections, and each wake-up cost both threads a
 /// futex call and the writer a small `write`. Lines wait in memory no longer
 /// than they would have waited in the page cache for the disk anyway.
