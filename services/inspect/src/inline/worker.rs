@@ -55,10 +55,10 @@ impl EveBatch {
 
 /// EVE lines a worker holds until there are [`EveOutbox::BATCH`] bytes of
 /// them or the oldest has waited [`EveOutbox::LINGER`], then hands to the
-/// writer. Handing over every turn's few lines woke the writer thousands of times a
-/// second at short connections, and each wake-up cost both threads a
-/// futex call and the writer a small `write`. Lines wait in memory no longer
-/// than they would have waited in the page cache for the disk anyway.
+/// writer. Handing over every turn's few lines woke the writer thousands of
+/// times a second at short connections, and each wake-up cost both threads
+/// a futex call and the writer a small `write`. Lines wait in memory no
+/// longer than they would have waited in the page cache for the disk anyway.
 /// Pure: the worker passes the time in.
 #[derive(Default)]
 pub struct EveOutbox {
@@ -83,6 +83,11 @@ impl EveOutbox {
         if self.batch.count > 0 {
             self.since.get_or_insert(now);
         }
+    }
+
+    /// Whether any line waits (so the worker reads the clock only then).
+    pub fn is_empty(&self) -> bool {
+        self.since.is_none()
     }
 
     /// The lines to hand over now: a full batch, lines that waited long
@@ -857,6 +862,9 @@ impl Worker {
 
     /// Hand the gathered EVE lines to the writer when they are due.
     fn send_eve(&mut self, all: bool) {
+        if self.outbox.is_empty() {
+            return;
+        }
         let Some(batch) = self.outbox.take_due(Instant::now(), all) else { return };
         // The writer being gone means we are shutting down.
         // Never wait for the disk on the packet path: when the writer is
@@ -898,13 +906,13 @@ mod tests {
         let one = serde_json::to_vec(&rec).unwrap().len() + 1;
         let mut outbox = EveOutbox::default();
         let t0 = Instant::now();
-        assert!(outbox.take_due(t0 + EveOutbox::LINGER * 10, false).is_none(), "nothing waits");
+        assert!(outbox.is_empty() && outbox.take_due(t0 + EveOutbox::LINGER * 10, false).is_none(), "nothing waits");
         outbox.add(std::slice::from_ref(&rec), t0);
         assert!(outbox.take_due(t0 + EveOutbox::LINGER / 2, false).is_none(), "one line waits for more");
         outbox.add(std::slice::from_ref(&rec), t0 + EveOutbox::LINGER / 2);
         let b = outbox.take_due(t0 + EveOutbox::LINGER, false).expect("the oldest line waited LINGER");
         assert_eq!(b.count, 2);
-        assert!(outbox.take_due(t0 + EveOutbox::LINGER * 3, false).is_none(), "all handed over");
+        assert!(outbox.is_empty() && outbox.take_due(t0 + EveOutbox::LINGER * 3, false).is_none(), "all handed over");
 
         // A full batch goes at once, however new.
         let t1 = t0 + EveOutbox::LINGER * 4;
