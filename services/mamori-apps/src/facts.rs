@@ -147,7 +147,17 @@ impl FlowFacts {
 
     /// The kept bytes of the first packets in `dir`, concatenated, up to
     /// `max` bytes: for signatures a sender may split over segments.
-    pub fn stream_prefix(&self, dir: Direction, max: usize) -> Vec<u8> {
+    pub fn stream_prefix(&self, dir: Direction, max: usize) -> std::borrow::Cow<'_, [u8]> {
+        // Most flows' first payload holds the whole prefix: no copy then
+        // (this runs while naming every TCP flow).
+        let mut payloads = self.payloads(dir).iter();
+        match payloads.next() {
+            None => return std::borrow::Cow::Borrowed(&[]),
+            Some(p) if p.head().len() >= max || p.head().len() < p.len() || payloads.next().is_none() => {
+                return std::borrow::Cow::Borrowed(p.head().get(..max.min(p.head().len())).unwrap_or(&[]));
+            }
+            Some(_) => {}
+        }
         let mut out = Vec::new();
         for p in self.payloads(dir) {
             if out.len() >= max {
@@ -160,7 +170,7 @@ impl FlowFacts {
                 break;
             }
         }
-        out
+        std::borrow::Cow::Owned(out)
     }
 
     /// Either port equals `p`.

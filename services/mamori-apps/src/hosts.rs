@@ -153,19 +153,75 @@ fn matches(p: Pattern, name: &str) -> Option<usize> {
     }
 }
 
-/// The app a (lowercase) host name belongs to, by the longest entry.
+/// The [`Pattern::Suffix`] entries by suffix, with their place in [`HOSTS`]
+/// (the last of equal ones), and the other entries' places: a name is
+/// looked up once per label instead of compared with every entry, since
+/// every flow that shows a name is named this way.
+struct Index {
+    suffixes: std::collections::HashMap<&'static str, usize>,
+    others: Vec<usize>,
+}
+
+static INDEX: std::sync::LazyLock<Index> = std::sync::LazyLock::new(|| {
+    let mut index = Index { suffixes: std::collections::HashMap::new(), others: Vec::new() };
+    for (i, (p, _)) in HOSTS.iter().enumerate() {
+        match p {
+            Pattern::Suffix(s) => {
+                index.suffixes.insert(s, i);
+            }
+            _ => index.others.push(i),
+        }
+    }
+    index
+});
+
+/// The app a (lowercase) host name belongs to, by the longest entry (of
+/// equally long ones, the last in [`HOSTS`]).
 pub fn app_for_name(name: &str) -> Option<App> {
     let name = name.strip_suffix('.').unwrap_or(name);
-    HOSTS
+    let index = &*INDEX;
+    // The longest suffix entry is the one met first, label by label from
+    // the whole name down.
+    let suffix = std::iter::once(0)
+        .chain(name.match_indices('.').map(|(i, _)| i + 1))
+        .find_map(|at| index.suffixes.get(name.get(at..)?).map(|&i| (name.len() - at, i)));
+    index
+        .others
         .iter()
-        .filter_map(|(p, app)| matches(*p, name).map(|len| (len, *app)))
-        .max_by_key(|(len, _)| *len)
-        .map(|(_, app)| app)
+        .filter_map(|&i| HOSTS.get(i).and_then(|(p, _)| matches(*p, name)).map(|len| (len, i)))
+        .chain(suffix)
+        .max()
+        .and_then(|(_, i)| HOSTS.get(i))
+        .map(|(_, app)| *app)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every entry against every other, as the whole table was once
+    /// searched: the index must name the same app.
+    #[test]
+    fn the_index_names_what_a_search_of_the_whole_table_names() {
+        fn by_search(name: &str) -> Option<App> {
+            let name = name.strip_suffix('.').unwrap_or(name);
+            HOSTS
+                .iter()
+                .filter_map(|(p, app)| matches(*p, name).map(|len| (len, *app)))
+                .max_by_key(|(len, _)| *len)
+                .map(|(_, app)| app)
+        }
+        let mut names = vec!["".to_string(), ".".to_string(), "com".to_string(), "example.com".to_string()];
+        for (p, _) in HOSTS {
+            let (Pattern::Suffix(s) | Pattern::Prefix(s) | Pattern::LabelTail(s)) = *p;
+            for n in [s.to_string(), format!("www.{s}"), format!("x{s}"), format!("{s}."), format!("{s}x"), format!("a.b-{s}")] {
+                names.push(n);
+            }
+        }
+        for n in &names {
+            assert_eq!(app_for_name(n), by_search(n), "{n}");
+        }
+    }
 
     #[test]
     fn label_boundaries() {

@@ -143,7 +143,9 @@ pub fn http_proxy(f: &FlowFacts) -> Option<SigHit> {
         return None;
     }
     let c = f.first(ToServer)?;
-    let line_end = memchr::memmem::find(c, b"\r\n")?;
+    // memchr, not memmem: a memmem searcher is built per call, and this
+    // runs for every TCP flow being named.
+    let line_end = memchr::memchr_iter(b'\n', c).find(|&i| i > 0 && c.get(i - 1) == Some(&b'\r'))? - 1;
     let line = c.get(..line_end)?;
     let is_http = line.ends_with(b" HTTP/1.1") || line.ends_with(b" HTTP/1.0");
     let connect = line.starts_with(b"CONNECT ");
