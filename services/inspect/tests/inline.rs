@@ -436,6 +436,7 @@ fn web_protection_sinkholes_blocks_pages_resets_and_reloads_bundles() {
     // A listed URL over HTTP gets the Japanese block page naming the threat.
     let page = text(&get_host(&lab, 80, "lab.example", "/listed/payload.exe").unwrap());
     assert!(page.starts_with("HTTP/1.1 403") && page.contains("ブロック") && page.contains("lab-list"), "{page}");
+    assert!(page.contains("http://lab.example/listed/payload.exe"), "the page names what it blocked: {page}");
     // Other URLs of that host pass.
     assert!(text(&get_host(&lab, 80, "lab.example", "/other").unwrap()).ends_with("hello"));
 

@@ -6,7 +6,7 @@ use mamori_apps::{classify, Detection, Evidence, FlowFacts, NameSource, Transpor
 use mamori_flow::Flow;
 use serde_json::Value;
 
-use crate::app::AppRecord;
+use crate::app::{AppRecord, Objects};
 use crate::flowdata::{AppId, FlowData};
 
 /// Start collecting for a new TCP or UDP flow.
@@ -39,7 +39,17 @@ pub(crate) fn names(d: &mut FlowData, records: &[AppRecord]) {
     let AppId::Collecting(facts) = &mut d.app_id else { return };
     let mut added = false;
     for r in records {
-        for (key, obj) in &r.objects {
+        let objects = match &r.objects {
+            Objects::Values(v) => v.as_slice(),
+            Objects::Http { hostname, .. } => {
+                if let Some(name) = hostname {
+                    facts.add_name(NameSource::HttpHost, name);
+                    added = true;
+                }
+                &[]
+            }
+        };
+        for (key, obj) in objects {
             let (source, name) = match *key {
                 "tls" => (NameSource::TlsSni, obj.get("sni")),
                 "quic" => (NameSource::QuicSni, obj.get("sni")),

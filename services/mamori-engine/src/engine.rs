@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::app::detect::{probe_datagram, probe_stream};
 use crate::app::dns::DnsUdpSession;
-use crate::app::{new_stream_session, AppOut};
+use crate::app::{new_stream_session, AppOut, Objects};
 use crate::appid;
 use crate::config::EngineConfig;
 use crate::counters::Counters;
@@ -1218,11 +1218,23 @@ fn emit(
         tuple(&mut rec, flow, r.dir.unwrap_or(Direction::ToServer));
         rec.app_proto = app_proto;
         rec.tx_id = r.tx_id;
-        if let Some(tx) = r.tx_id {
-            flow.data.cache_tx(tx, &r.objects);
-        }
-        rec.objects = r.objects;
-        if let Some(v) = web.and_then(|w| w.judge(&rec)) {
+        let verdict = match r.objects {
+            Objects::Values(objects) => {
+                if let Some(tx) = r.tx_id {
+                    flow.data.cache_tx(tx, &objects);
+                }
+                rec.objects = objects;
+                web.and_then(|w| w.judge(&rec))
+            }
+            Objects::Http { json, hostname, url } => {
+                if let Some(tx) = r.tx_id {
+                    flow.data.cache_tx_json(tx, vec![("http", json.clone())]);
+                }
+                rec.push_encoded("http", json);
+                web.and_then(|w| w.judge_http(hostname.as_deref()?, url.as_deref()))
+            }
+        };
+        if let Some(v) = verdict {
             counters.incr(if web::blocks(&v) { "intel.blocked" } else { "intel.matched" });
             if web::blocks(&v) {
                 // DNS is judged query by query: a resolver asks for A and

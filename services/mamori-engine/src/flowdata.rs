@@ -151,7 +151,11 @@ impl FlowData {
     /// Keep a transaction's objects for the files it may still finish, as
     /// JSON text: a fileinfo event copies the text instead of a value tree.
     pub fn cache_tx(&mut self, tx_id: u64, objects: &[(&'static str, Value)]) {
-        let objects = objects.iter().map(|(k, v)| (*k, Json::encode(v))).collect();
+        self.cache_tx_json(tx_id, objects.iter().map(|(k, v)| (*k, Json::encode(v))).collect());
+    }
+
+    /// [`FlowData::cache_tx`] with the objects already JSON text.
+    pub fn cache_tx_json(&mut self, tx_id: u64, objects: Vec<(&'static str, Json)>) {
         if let Some(e) = self.tx_cache.iter_mut().find(|(t, _)| *t == tx_id) {
             e.1 = objects;
             return;

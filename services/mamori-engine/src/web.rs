@@ -50,6 +50,11 @@ impl WebProtection {
         self.intel.lookup_domain(name, &self.policy)
     }
 
+    /// Judge an HTTP request by its host and URL (`/` when it has none).
+    pub fn judge_http(&self, host: &str, url: Option<&str>) -> Option<Verdict> {
+        self.intel.lookup_http(host, url.unwrap_or("/"), &self.policy)
+    }
+
     /// Judge one app-layer event; the strongest verdict over its names.
     pub fn judge(&self, rec: &EveRecord) -> Option<Verdict> {
         let p = &*self.policy;
@@ -60,9 +65,7 @@ impl WebProtection {
         match rec.event_type {
             "http" => {
                 let h = rec.object("http")?;
-                let host = h.get("hostname").and_then(Value::as_str)?;
-                let url = h.get("url").and_then(Value::as_str).unwrap_or("/");
-                self.intel.lookup_http(host, url, p)
+                self.judge_http(h.get("hostname").and_then(Value::as_str)?, h.get("url").and_then(Value::as_str))
             }
             "tls" => self.intel.lookup_domain(rec.object("tls")?.get("sni")?.as_str()?, p),
             "quic" => self.intel.lookup_domain(rec.object("quic")?.get("sni")?.as_str()?, p),

@@ -96,35 +96,37 @@ pub struct HttpTx {
 }
 
 /// Suricata's EVE `http` object for a transaction (field names and
-/// omission rules of Suricata 8's `output-json-http.c`).
+/// omission rules of Suricata 8's `output-json-http.c`). The fields are in
+/// alphabetical order, the order EVE has always had them in (the object
+/// once went through a JSON map sorted by key).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct HttpEve<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hostname: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub http_port: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<Cow<'a, str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub http_user_agent: Option<Cow<'a, str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub xff: Option<Cow<'a, str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub http_content_type: Option<Cow<'a, str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub http_refer: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_method: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_refer: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_user_agent: Option<Cow<'a, str>>,
+    /// Response body length as seen on the wire.
+    pub length: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_string: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub redirect: Option<Cow<'a, str>>,
-    /// Response body length as seen on the wire.
-    pub length: u64,
+    pub url: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xff: Option<Cow<'a, str>>,
 }
 
 // Borrowed where the bytes are UTF-8 (nearly always): the object is built
@@ -196,7 +198,7 @@ mod tests {
         let json = serde_json::to_string(&tx.eve()).unwrap();
         assert_eq!(
             json,
-            r#"{"hostname":"example.com","url":"/a%20b","http_content_type":"text/html","http_method":"GET","protocol":"HTTP/1.1","status":301,"redirect":"/new","length":12}"#
+            r#"{"hostname":"example.com","http_content_type":"text/html","http_method":"GET","length":12,"protocol":"HTTP/1.1","redirect":"/new","status":301,"url":"/a%20b"}"#
         );
     }
 

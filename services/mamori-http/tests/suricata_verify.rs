@@ -134,7 +134,7 @@ fn evader_eve_record() {
     let eve = serde_json::to_string(&tx.eve()).unwrap();
     assert_eq!(
         eve,
-        r#"{"hostname":"evader.example.com","url":"/chunked/eicar.txt/size-x","http_content_type":"application/octet-stream","http_method":"GET","protocol":"HTTP/1.1","status":200,"length":103}"#
+        r#"{"hostname":"evader.example.com","http_content_type":"application/octet-stream","http_method":"GET","length":103,"protocol":"HTTP/1.1","status":200,"url":"/chunked/eicar.txt/size-x"}"#
     );
     assert_eq!(tx.request.header_names, b"\r\nHost\r\n\r\n");
     assert_eq!(tx.request.headers_raw, b"Host: evader.example.com\r\n\r\n");

@@ -751,7 +751,8 @@ impl Worker {
             .or(intel_reason)
             .unwrap_or_default();
         let reason = reason.as_str();
-        let url = alert.or(intel).and_then(|a| a.object("http")).and_then(|h| {
+        // An HTTP event's object is JSON text (`object_value` reads it back).
+        let url = alert.or(intel).and_then(|a| a.object_value("http")).and_then(|h| {
             let host = h.get("hostname")?.as_str()?;
             let path = h.get("url").and_then(|u| u.as_str()).unwrap_or("/");
             Some(format!("http://{host}{path}"))

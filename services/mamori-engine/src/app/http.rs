@@ -88,7 +88,7 @@ impl HttpSession {
         let Some(pos) = self.unlogged.iter().position(|t| *t == tx_id) else { return };
         self.unlogged.remove(pos);
         if let Some(tx) = self.parser.tx(tx_id) {
-            out.record("http", Some(tx_id), None, to_value(&tx.eve()));
+            out.http(tx_id, &tx.eve());
         }
     }
 

@@ -2,7 +2,7 @@ use mamori_applayer::{AppProto, Direction, FileSink, ParseCtx, Status, StreamPar
 use mamori_mail::{ImapParser, MailEvent, MailRecord, Pop3Parser, SmtpParser};
 use serde_json::Value;
 
-use super::{to_value, AppOut, AppRecord, AppSession};
+use super::{to_value, AppOut, AppRecord, AppSession, Objects};
 
 enum Parser {
     Smtp(SmtpParser),
@@ -52,7 +52,7 @@ impl MailSession {
                         event_type: et,
                         tx_id: Some(tx_id),
                         dir: None,
-                        objects: objects(&record),
+                        objects: Objects::Values(objects(&record)),
                     });
                 }
                 MailEvent::Anomaly(a) => out.anomalies.push(a),

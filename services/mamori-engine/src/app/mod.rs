@@ -3,6 +3,7 @@
 //! engine needs per transaction.
 
 use mamori_applayer::{Anomaly, AppProto, Direction, FileSink, Status};
+use mamori_eve::Json;
 use serde_json::Value;
 
 use crate::inspect::Inspector;
@@ -22,8 +23,17 @@ pub(crate) struct AppRecord {
     /// Which way to print the tuple: `Some(ToServer)` prints client to
     /// server, `Some(ToClient)` server to client, `None` the flow's direction.
     pub dir: Option<Direction>,
+    pub objects: Objects,
+}
+
+/// What an app-layer event says.
+pub(crate) enum Objects {
     /// Objects in output order, e.g. `[("smtp", ..), ("email", ..)]`.
-    pub objects: Vec<(&'static str, Value)>,
+    Values(Vec<(&'static str, Value)>),
+    /// An HTTP transaction's `http` object, written as JSON text once: it
+    /// goes into the transaction's event and its files' events and is never
+    /// read back, but for the names app naming and web protection judge.
+    Http { json: Json, hostname: Option<String>, url: Option<String> },
 }
 
 #[derive(Default)]
@@ -55,7 +65,18 @@ impl AppOut {
 
     /// A record with one object named like the event type.
     pub fn record(&mut self, event_type: &'static str, tx_id: Option<u64>, dir: Option<Direction>, object: Value) {
-        self.records.push(AppRecord { event_type, tx_id, dir, objects: vec![(event_type, object)] });
+        self.records.push(AppRecord { event_type, tx_id, dir, objects: Objects::Values(vec![(event_type, object)]) });
+    }
+
+    /// An HTTP transaction's event.
+    pub fn http(&mut self, tx_id: u64, eve: &mamori_http::HttpEve<'_>) {
+        let objects = Objects::Http {
+            json: Json::encode(eve),
+            hostname: eve.hostname.as_deref().map(str::to_owned),
+            // Only web protection reads it.
+            url: if self.judging { eve.url.as_deref().map(str::to_owned) } else { None },
+        };
+        self.records.push(AppRecord { event_type: "http", tx_id: Some(tx_id), dir: None, objects });
     }
 }
 
