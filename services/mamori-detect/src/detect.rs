@@ -131,6 +131,7 @@ pub struct Detect {
     scan_buf: Vec<u8>,
     /// Candidates from growing transaction buffers (reused allocation).
     grown: Vec<u32>,
+    memo: ScanMemo,
 }
 
 impl Detect {
@@ -153,6 +154,7 @@ impl Detect {
             tmp: Vec::new(),
             scan_buf: Vec::new(),
             grown: Vec::new(),
+            memo: ScanMemo::new(MEMO_SLOTS),
         }
     }
 
@@ -366,7 +368,7 @@ impl Detect {
                     let found = if settled { &mut grown } else { &mut self.cands };
                     if def.has_transforms {
                         transform::apply(&def.steps, &b, &mut self.scan_buf);
-                        scan(pf, &self.scan_buf, &mut self.scratch, found);
+                        self.memo.scan(db, pf, &self.scan_buf, &mut self.scratch, found);
                         if settled {
                             scanned.push((list, idx, b.len()));
                         }
@@ -377,7 +379,7 @@ impl Detect {
                         scan(pf, b.get(from..).unwrap_or_default(), &mut self.scratch, &mut grown);
                         scanned.push((list, idx, b.len()));
                     } else {
-                        scan(pf, &b, &mut self.scratch, found);
+                        self.memo.scan(db, pf, &b, &mut self.scratch, found);
                         if settled {
                             scanned.push((list, idx, b.len()));
                         }
@@ -522,6 +524,62 @@ fn scan(pf: &Prefilter, data: &[u8], scratch: &mut hs::Scratch, cands: &mut Vec<
     let _ = pf.scan(data, scratch, &mut |id| cands.extend_from_slice(pf.sigs_of(id)));
 }
 
+/// Slots of a worker's [`ScanMemo`].
+const MEMO_SLOTS: usize = 1024;
+/// Longest buffer a [`ScanMemo`] keeps results for.
+const MEMO_MAX: usize = 256;
+
+/// What the prefilter found in recent short transaction buffers, by
+/// database and bytes. Header fields repeat from one transaction to the next
+/// (methods, versions, status lines, content types, server names, a site's
+/// host and paths), and scanning a few bytes against a database of
+/// thousands of patterns costs a few hundred nanoseconds, mostly in reaching
+/// the database's tables; a repeat costs a hash and a compare instead. The
+/// results are exact: a slot keeps the whole buffer, compared in full, and
+/// the pattern ids its scan reported (a scan is a pure function of both).
+/// Colliding buffers only take each other's slot.
+struct ScanMemo {
+    slots: Vec<MemoSlot>,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+struct MemoSlot {
+    /// The database (prefilter index) scanned; `None`: empty.
+    db: Option<u32>,
+    bytes: Vec<u8>,
+    ids: Vec<u32>,
+}
+
+impl ScanMemo {
+    fn new(slots: usize) -> ScanMemo {
+        ScanMemo {
+            slots: (0..slots.max(1)).map(|_| MemoSlot { db: None, bytes: Vec::new(), ids: Vec::new() }).collect(),
+            hasher: Default::default(),
+        }
+    }
+
+    /// [`scan`] database `db` (`pf`) over `data`, or recall what it found.
+    fn scan(&mut self, db: u32, pf: &Prefilter, data: &[u8], scratch: &mut hs::Scratch, cands: &mut Vec<u32>) {
+        use std::hash::BuildHasher;
+        if data.len() > MEMO_MAX {
+            return scan(pf, data, scratch, cands);
+        }
+        let at = (self.hasher.hash_one((db, data)) % self.slots.len() as u64) as usize;
+        let Some(slot) = self.slots.get_mut(at) else { return scan(pf, data, scratch, cands) };
+        if slot.db != Some(db) || slot.bytes != data {
+            slot.ids.clear();
+            let ids = &mut slot.ids;
+            // A failed scan is not remembered: the next one tries again.
+            slot.db = pf.scan(data, scratch, &mut |id| ids.push(id)).is_ok().then_some(db);
+            slot.bytes.clear();
+            slot.bytes.extend_from_slice(data);
+        }
+        for &id in &slot.ids {
+            cands.extend_from_slice(pf.sigs_of(id));
+        }
+    }
+}
+
 /// Post-match actions: flowbits and flowints (they apply even to
 /// thresholded or noalert matches, as in Suricata).
 fn post_match(sig: &Sig, flow: &mut FlowDetect) {
@@ -611,4 +669,71 @@ fn matches(
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hs::Mode;
+    use crate::prefilter::PatternSet;
+
+    fn prefilter(pats: &[(&[u8], u32)]) -> (Prefilter, hs::Scratch) {
+        let mut p = PatternSet::new(Mode::Block);
+        for (bytes, sig) in pats {
+            p.add(bytes, false, *sig, None);
+        }
+        let dbs = p.compile().unwrap();
+        let pf = p.finish(dbs);
+        let mut scratch = hs::Scratch::default();
+        for db in pf.databases() {
+            scratch.fit(db).unwrap();
+        }
+        (pf, scratch)
+    }
+
+    fn sorted(mut v: Vec<u32>) -> Vec<u32> {
+        v.sort_unstable();
+        v
+    }
+
+    /// One slot, so every buffer takes the slot of the one before: what is
+    /// recalled must still be what a scan finds, buffer by buffer and
+    /// database by database.
+    #[test]
+    fn remembered_scans_find_what_scans_find_whatever_shares_their_slot() {
+        let (a, mut scratch) = prefilter(&[(b"evil", 1), (b"GET", 2)]);
+        let (b, _) = prefilter(&[(b"evil", 7)]);
+        for db in b.databases() {
+            scratch.fit(db).unwrap();
+        }
+        let inputs: [(u32, &Prefilter, &[u8]); 7] = [
+            (0, &a, b"GET /evil"),
+            (0, &a, b"GET /evil"),
+            (0, &a, b"POST /fine"),
+            (1, &b, b"GET /evil"),
+            (0, &a, b"GET /evil"),
+            (0, &a, b"GET /evi"),
+            (0, &a, b"GET /evil"),
+        ];
+        for slots in [1, MEMO_SLOTS] {
+            let mut memo = ScanMemo::new(slots);
+            for (n, (db, pf, data)) in inputs.iter().enumerate() {
+                let (mut want, mut got) = (Vec::new(), Vec::new());
+                scan(pf, data, &mut scratch, &mut want);
+                memo.scan(*db, pf, data, &mut scratch, &mut got);
+                assert_eq!(sorted(got), sorted(want), "input {n} ({slots} slots)");
+            }
+        }
+    }
+
+    #[test]
+    fn long_buffers_are_scanned_not_remembered() {
+        let (a, mut scratch) = prefilter(&[(b"evil", 1)]);
+        let mut memo = ScanMemo::new(1);
+        let long = [&[b'x'; MEMO_MAX][..], b"evil"].concat();
+        let mut got = Vec::new();
+        memo.scan(0, &a, &long, &mut scratch, &mut got);
+        assert_eq!(got, [1]);
+        assert!(memo.slots[0].db.is_none(), "nothing kept for a buffer this long");
+    }
 }
