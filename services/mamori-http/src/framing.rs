@@ -141,7 +141,7 @@ mod tests {
     use super::*;
 
     fn hs(pairs: &[(&str, &[u8])]) -> Vec<Header> {
-        pairs.iter().map(|(n, v)| Header { name: n.as_bytes().to_vec(), value: v.to_vec() }).collect()
+        pairs.iter().map(|(n, v)| Header::new(n.as_bytes(), v)).collect()
     }
 
     #[test]

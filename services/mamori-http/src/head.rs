@@ -187,11 +187,11 @@ impl HeadScanner {
                 if name.is_empty() || !name.iter().all(|&c| is_tchar(c)) {
                     anomalies.push(invalid);
                 }
-                Header { name: name.to_vec(), value: trim(line.get(colon + 1..).unwrap_or(&[])).to_vec() }
+                Header::new(name, trim(line.get(colon + 1..).unwrap_or(&[])))
             }
             None => {
                 anomalies.push(missing_colon);
-                Header { name: Vec::new(), value: trim(line).to_vec() }
+                Header::new(&[], trim(line))
             }
         };
         let folded = |line: &[u8]| line.first().is_some_and(|&c| is_fold_start(c, self.side));
@@ -255,7 +255,7 @@ mod tests {
         let fields = whole
             .fields(buf, &mut an)
             .into_iter()
-            .map(|h| (String::from_utf8_lossy(&h.name).into_owned(), String::from_utf8_lossy(&h.value).into_owned()))
+            .map(|h| (String::from_utf8_lossy(h.name()).into_owned(), String::from_utf8_lossy(h.value()).into_owned()))
             .collect();
         (end, fields)
     }
@@ -339,9 +339,9 @@ mod tests {
         assert_eq!(end, Scan::End(buf.len()));
         let mut an = Anomalies::default();
         let fields = s.fields(buf, &mut an);
-        assert_eq!(fields[1].name, b"Transfer-Encoding");
-        assert_eq!(fields[2].name, b"");
-        assert_eq!(fields[2].value, b"nocolon");
+        assert_eq!(fields[1].name(), b"Transfer-Encoding");
+        assert_eq!(fields[2].name(), b"");
+        assert_eq!(fields[2].value(), b"nocolon");
         assert!(an.contains(HttpAnomaly::ResponseFieldMissingColon));
         assert!(an.contains(HttpAnomaly::ResponseInvalidLwsAfterName));
         assert!(an.contains(HttpAnomaly::ResponseHeaderInvalid));
@@ -362,7 +362,7 @@ mod tests {
         assert_eq!(s.scan(buf, false), Scan::NeedMore);
         assert_eq!(s.scan(buf, true), Scan::End(buf.len()));
         let mut an = Anomalies::default();
-        assert_eq!(s.fields(buf, &mut an)[0].value, b"ng1nx");
+        assert_eq!(s.fields(buf, &mut an)[0].value(), b"ng1nx");
     }
 
     type Pair = (Vec<u8>, Vec<u8>);
@@ -411,7 +411,7 @@ mod tests {
                 let mut sc = HeadScanner::new(side, start, 100);
                 assert_eq!(sc.scan(&full, false), Scan::End(n), "{side:?} {h:?}");
                 let mut an = Anomalies::default();
-                let ours: Vec<Pair> = sc.fields(&full, &mut an).into_iter().map(|h| (h.name, h.value)).collect();
+                let ours: Vec<Pair> = sc.fields(&full, &mut an).into_iter().map(|h| (h.name().to_vec(), h.value().to_vec())).collect();
                 assert_eq!(ours, theirs, "{side:?} {h:?}");
             }
         }

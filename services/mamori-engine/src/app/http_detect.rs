@@ -108,7 +108,7 @@ pub(crate) struct HttpView<'a> {
 }
 
 fn header<'a>(hs: &'a [Header], name: &str) -> Option<&'a [u8]> {
-    hs.iter().find(|h| h.name.eq_ignore_ascii_case(name.as_bytes())).map(|h| h.value.as_slice())
+    hs.iter().find(|h| h.name().eq_ignore_ascii_case(name.as_bytes())).map(Header::value)
 }
 
 /// Suricata's normalized `http.header`: `Name: value\r\n` per field, cookies
@@ -117,12 +117,12 @@ fn header_buffer(hs: &[Header], dir: Direction) -> Vec<u8> {
     let skip = if dir == Direction::ToServer { "cookie" } else { "set-cookie" };
     let mut out = Vec::new();
     for h in hs {
-        if h.name.eq_ignore_ascii_case(skip.as_bytes()) {
+        if h.name().eq_ignore_ascii_case(skip.as_bytes()) {
             continue;
         }
-        out.extend_from_slice(&h.name);
+        out.extend_from_slice(h.name());
         out.extend_from_slice(b": ");
-        out.extend_from_slice(&h.value);
+        out.extend_from_slice(h.value());
         out.extend_from_slice(b"\r\n");
     }
     if !out.is_empty() {
@@ -180,9 +180,9 @@ impl TxSource for HttpView<'_> {
                 Buffer::HttpRequestHeader | Buffer::HttpResponseHeader => {
                     let list = if buffer == Buffer::HttpRequestHeader { &req.headers } else { &resp.headers };
                     let h = list.get(idx)?;
-                    let mut v = h.name.clone();
+                    let mut v = h.name().to_vec();
                     v.extend_from_slice(b": ");
-                    v.extend_from_slice(&h.value);
+                    v.extend_from_slice(h.value());
                     Some(Cow::Owned(v))
                 }
                 _ => None,
@@ -235,9 +235,9 @@ impl TxSource for HttpView<'_> {
             Buffer::HttpRequestHeader | Buffer::HttpResponseHeader => {
                 let list = if buffer == Buffer::HttpRequestHeader { &req.headers } else { &resp.headers };
                 let h = list.first()?;
-                let mut v = h.name.clone();
+                let mut v = h.name().to_vec();
                 v.extend_from_slice(b": ");
-                v.extend_from_slice(&h.value);
+                v.extend_from_slice(h.value());
                 Some(Cow::Owned(v))
             }
             _ => None,
@@ -250,7 +250,7 @@ mod tests {
     use super::*;
 
     fn h(n: &str, v: &str) -> Header {
-        Header { name: n.as_bytes().to_vec(), value: v.as_bytes().to_vec() }
+        Header::new(n.as_bytes(), v.as_bytes())
     }
 
     #[test]
@@ -259,8 +259,8 @@ mod tests {
         use mamori_rules::AppLayer;
         use Buffer::{FileData, HttpServer, HttpStatCode};
         let head = |line: &str, hs: Vec<Header>| {
-            let raw: Vec<u8> = hs.iter().flat_map(|h| [&h.name[..], b": ", &h.value[..], b"\r\n"].concat()).collect();
-            let names: Vec<u8> = hs.iter().flat_map(|h| [&h.name[..], b"\r\n"].concat()).collect();
+            let raw: Vec<u8> = hs.iter().flat_map(|h| [h.name(), b": ", h.value(), b"\r\n"].concat()).collect();
+            let names: Vec<u8> = hs.iter().flat_map(|h| [h.name(), b"\r\n"].concat()).collect();
             (line.as_bytes().to_vec(), hs, raw, names)
         };
         let (line, headers, headers_raw, header_names) = head(
