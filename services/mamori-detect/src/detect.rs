@@ -540,7 +540,9 @@ const MEMO_MAX: usize = 256;
 /// Colliding buffers only take each other's slot.
 struct ScanMemo {
     slots: Vec<MemoSlot>,
-    hasher: std::collections::hash_map::RandomState,
+    /// Seeded per worker: buffers come off the wire, so which collide must
+    /// not be predictable (a collision only costs a scan, though).
+    hasher: foldhash::fast::RandomState,
 }
 
 struct MemoSlot {

@@ -65,6 +65,14 @@ pub(crate) fn is_tchar(c: u8) -> bool {
 /// libhtp does: case-insensitive, ignoring NUL bytes and surrounding
 /// whitespace.
 pub(crate) fn name_is(name: &[u8], key: &str) -> bool {
+    // Trimming and dropping NULs only shorten a name, and a key has neither:
+    // a name no longer than the key matches only as it is. Most lookups end
+    // here (every field is looked up for a dozen keys).
+    match name.len().cmp(&key.len()) {
+        std::cmp::Ordering::Less => return false,
+        std::cmp::Ordering::Equal => return name.eq_ignore_ascii_case(key.as_bytes()),
+        std::cmp::Ordering::Greater => {}
+    }
     let mut it = trim(name).iter().filter(|&&c| c != 0);
     let mut key = key.bytes();
     loop {
@@ -135,6 +143,8 @@ mod tests {
         assert!(name_is(b"\r\rTransfer-Encoding", "transfer-encoding"));
         assert!(!name_is(b"Content-Encodings", "content-encoding"));
         assert!(!name_is(b"Content-Encodin", "content-encoding"));
+        assert!(!name_is(b"Content-Encodin\0", "content-encoding"), "as long as the key, but one byte is dropped");
+        assert!(name_is(b"CONTENT-ENCODING", "content-encoding"));
     }
 
     #[test]
