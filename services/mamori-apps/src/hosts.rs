@@ -214,7 +214,14 @@ mod tests {
         let mut names = vec!["".to_string(), ".".to_string(), "com".to_string(), "example.com".to_string()];
         for (p, _) in HOSTS {
             let (Pattern::Suffix(s) | Pattern::Prefix(s) | Pattern::LabelTail(s)) = *p;
-            for n in [s.to_string(), format!("www.{s}"), format!("x{s}"), format!("{s}."), format!("{s}x"), format!("a.b-{s}")] {
+            for n in [
+                s.to_string(),
+                format!("www.{s}"),
+                format!("x{s}"),
+                format!("{s}."),
+                format!("{s}x"),
+                format!("a.b-{s}"),
+            ] {
                 names.push(n);
             }
         }

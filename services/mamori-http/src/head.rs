@@ -411,7 +411,8 @@ mod tests {
                 let mut sc = HeadScanner::new(side, start, 100);
                 assert_eq!(sc.scan(&full, false), Scan::End(n), "{side:?} {h:?}");
                 let mut an = Anomalies::default();
-                let ours: Vec<Pair> = sc.fields(&full, &mut an).into_iter().map(|h| (h.name().to_vec(), h.value().to_vec())).collect();
+                let ours: Vec<Pair> =
+                    sc.fields(&full, &mut an).into_iter().map(|h| (h.name().to_vec(), h.value().to_vec())).collect();
                 assert_eq!(ours, theirs, "{side:?} {h:?}");
             }
         }
