@@ -34,24 +34,18 @@ impl Timestamp {
     }
 }
 
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Timestamp {
+    /// The text, digit by digit, for years 0 to 9999 (every record has one
+    /// or more: a tenth of what the formatting machinery costs for seven
+    /// padded numbers).
+    fn text(self) -> Option<[u8; 31]> {
         let secs = self.0 / 1_000_000;
         let micros = self.0 % 1_000_000;
-        let days = (secs / 86_400) as i64;
         let rem = secs % 86_400;
-        let (y, m, d) = civil_from_days(days);
+        let (y, m, d) = civil_from_days((secs / 86_400) as i64);
         if !(0..=9999).contains(&y) {
-            return write!(
-                f,
-                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}+0000",
-                rem / 3600,
-                (rem / 60) % 60,
-                rem % 60
-            );
+            return None;
         }
-        // Every record has one or more: digits by hand, a tenth of what the
-        // formatting machinery costs for seven padded numbers.
         let mut out = *b"0000-00-00T00:00:00.000000+0000";
         let mut put = |at: usize, width: usize, mut v: u64| {
             for i in (at..at + width).rev() {
@@ -66,13 +60,36 @@ impl fmt::Display for Timestamp {
         put(14, 2, (rem / 60) % 60);
         put(17, 2, rem % 60);
         put(20, 6, micros);
-        f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
+        Some(out)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(out) = self.text() {
+            return f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?);
+        }
+        let secs = self.0 / 1_000_000;
+        let rem = secs % 86_400;
+        let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}+0000",
+            rem / 3600,
+            (rem / 60) % 60,
+            rem % 60,
+            self.0 % 1_000_000
+        )
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        // As a plain string: `collect_str` would go through `fmt::Write`.
+        match self.text() {
+            Some(out) => s.serialize_str(std::str::from_utf8(&out).map_err(serde::ser::Error::custom)?),
+            None => s.collect_str(self),
+        }
     }
 }
 
@@ -316,6 +333,14 @@ mod tests {
         assert_eq!(Timestamp::from_secs_micros(1_796_137_199, 999_999).to_string(), "2026-12-01T14:59:59.999999+0000");
         assert_eq!(Timestamp::from_secs_micros(253_402_300_799, 7).to_string(), "9999-12-31T23:59:59.000007+0000");
         assert_eq!(Timestamp::from_secs_micros(253_402_300_800, 0).to_string(), "10000-01-01T00:00:00.000000+0000");
+    }
+
+    #[test]
+    fn a_timestamp_is_written_to_json_as_it_displays() {
+        for secs in [0, 951_782_400, 1_709_251_199, 253_402_300_799, 253_402_300_800, u64::MAX / 1_000_000] {
+            let ts = Timestamp::from_secs_micros(secs, 123_456);
+            assert_eq!(serde_json::to_string(&ts).unwrap(), format!("\"{ts}\""));
+        }
     }
 
     #[test]
