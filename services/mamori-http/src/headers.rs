@@ -5,16 +5,22 @@
 /// folded lines joined with a space. Raw bytes: not necessarily UTF-8.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Header {
-    /// The name, then the value: one allocation per field, where two were
-    /// a fifth of the allocations of a short HTTP connection.
+    /// `name: value` in one allocation per field, where name and value were
+    /// two, a fifth of the allocations of a short HTTP connection; the
+    /// joined form is what `http.request_header` and `http.response_header`
+    /// inspect.
     bytes: Vec<u8>,
     name_len: usize,
 }
 
+/// Between a field's name and value in [`Header::line`].
+const SEPARATOR: &[u8] = b": ";
+
 impl Header {
     pub fn new(name: &[u8], value: &[u8]) -> Header {
-        let mut bytes = Vec::with_capacity(name.len() + value.len());
+        let mut bytes = Vec::with_capacity(name.len() + SEPARATOR.len() + value.len());
         bytes.extend_from_slice(name);
+        bytes.extend_from_slice(SEPARATOR);
         bytes.extend_from_slice(value);
         Header { bytes, name_len: name.len() }
     }
@@ -24,7 +30,12 @@ impl Header {
     }
 
     pub fn value(&self) -> &[u8] {
-        self.bytes.get(self.name_len..).unwrap_or_default()
+        self.bytes.get(self.name_len + SEPARATOR.len()..).unwrap_or_default()
+    }
+
+    /// `name: value`.
+    pub fn line(&self) -> &[u8] {
+        &self.bytes
     }
 }
 
@@ -130,6 +141,14 @@ pub(crate) fn contains_nocase_nozero(hay: &[u8], needle: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_field_keeps_name_value_and_the_joined_line() {
+        let f = Header::new(b"Host", b"example.com");
+        assert_eq!((f.name(), f.value(), f.line()), (&b"Host"[..], &b"example.com"[..], &b"Host: example.com"[..]));
+        let f = Header::new(b"", b": x");
+        assert_eq!((f.name(), f.value(), f.line()), (&b""[..], &b": x"[..], &b": : x"[..]));
+    }
 
     fn h(name: &str, value: &str) -> Header {
         Header::new(name.as_bytes(), value.as_bytes())

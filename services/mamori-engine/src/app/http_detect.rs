@@ -179,11 +179,7 @@ impl TxSource for HttpView<'_> {
             return match buffer {
                 Buffer::HttpRequestHeader | Buffer::HttpResponseHeader => {
                     let list = if buffer == Buffer::HttpRequestHeader { &req.headers } else { &resp.headers };
-                    let h = list.get(idx)?;
-                    let mut v = h.name().to_vec();
-                    v.extend_from_slice(b": ");
-                    v.extend_from_slice(h.value());
-                    Some(Cow::Owned(v))
+                    b(list.get(idx)?.line())
                 }
                 _ => None,
             };
@@ -234,11 +230,7 @@ impl TxSource for HttpView<'_> {
             Buffer::HttpServer => header(&resp.headers, "server").and_then(b),
             Buffer::HttpRequestHeader | Buffer::HttpResponseHeader => {
                 let list = if buffer == Buffer::HttpRequestHeader { &req.headers } else { &resp.headers };
-                let h = list.first()?;
-                let mut v = h.name().to_vec();
-                v.extend_from_slice(b": ");
-                v.extend_from_slice(h.value());
-                Some(Cow::Owned(v))
+                b(list.first()?.line())
             }
             _ => None,
         }
