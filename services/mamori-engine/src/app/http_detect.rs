@@ -120,9 +120,7 @@ fn header_buffer(hs: &[Header], dir: Direction) -> Vec<u8> {
         if h.name().eq_ignore_ascii_case(skip.as_bytes()) {
             continue;
         }
-        out.extend_from_slice(h.name());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(h.value());
+        out.extend_from_slice(h.line());
         out.extend_from_slice(b"\r\n");
     }
     if !out.is_empty() {
