@@ -344,7 +344,8 @@ impl Detect {
         // Candidates from growing buffers are kept apart (`grown`): they are
         // what the next inspection must verify again without rescanning.
         let mut prev = flow.take_tx_scan(tx_id, dir);
-        let mut scanned = Vec::new();
+        // Sized up front: a transaction's settled lists are recorded once each.
+        let mut scanned = Vec::with_capacity(prev.as_ref().map_or(0, |s| s.scanned.len()).max(g.dbs.len()));
         let mut grown = std::mem::take(&mut self.grown);
         loop {
             self.cands.clear();

@@ -126,13 +126,12 @@ fn flush_anomalies(ctx: &mut Ctx<'_>, an: &mut Anomalies) {
 /// merges repeated fields; first spelling kept) followed by `\r\n`, then a
 /// final `\r\n`. Empty when there are no headers.
 fn header_names(headers: &[Header]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut seen: Vec<&[u8]> = Vec::new();
-    for h in headers {
-        if seen.iter().any(|n| n.eq_ignore_ascii_case(h.name())) {
+    let mut out = Vec::with_capacity(headers.iter().map(|h| h.name().len() + 2).sum::<usize>() + 4);
+    for (i, h) in headers.iter().enumerate() {
+        let earlier = headers.get(..i).unwrap_or_default();
+        if earlier.iter().any(|e| e.name().eq_ignore_ascii_case(h.name())) {
             continue;
         }
-        seen.push(h.name());
         if out.is_empty() {
             out.extend_from_slice(b"\r\n");
         }
@@ -684,18 +683,22 @@ impl HttpParser {
         let te = transfer_encoding(&fields);
         let cl = content_length(&fields);
         let max_trailer = self.cfg.max_head_bytes;
-        let hosts: Vec<&[u8]> = fields.header_values("host").collect();
+        let (host, host_ambiguous) = {
+            let mut hosts = fields.header_values("host");
+            let first = hosts.next();
+            (first, first.is_some_and(|h| hosts.any(|o| trim(o) != trim(h))))
+        };
         self.closing |= says_close(&fields);
         let Some(tx) = self.tx_mut(tx_id) else { return };
         let r = &mut tx.request;
-        match hosts.first() {
+        match host {
             Some(h) => {
                 let (host, port) = uri::parse_authority(h);
                 if r.host.is_none() {
                     r.host = Some(host).filter(|h| !h.is_empty());
                     r.port = port;
                 }
-                if hosts.iter().any(|o| trim(o) != trim(h)) {
+                if host_ambiguous {
                     an.push(HttpAnomaly::HostHeaderAmbiguous);
                 }
             }

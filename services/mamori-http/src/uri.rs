@@ -166,7 +166,26 @@ fn remove_dots(path: &[u8]) -> Vec<u8> {
 /// Normalised path: unreserved escapes decoded, `//` collapsed, `.` and
 /// `..` segments removed.
 pub fn normalize_path(path: &[u8]) -> Vec<u8> {
-    remove_dots(&decode_unreserved(path))
+    let mut out = Vec::with_capacity(path.len());
+    push_normal_path(path, &mut out);
+    out
+}
+
+fn push_normal_path(path: &[u8], out: &mut Vec<u8>) {
+    if is_normal_path(path) {
+        out.extend_from_slice(path);
+    } else {
+        out.extend_from_slice(&remove_dots(&decode_unreserved(path)));
+    }
+}
+
+/// A path without escapes, doubled slashes or `.` and `..` segments is its
+/// own normal form; most are, and they need none of the copies the general
+/// case makes.
+fn is_normal_path(path: &[u8]) -> bool {
+    memchr::memchr(b'%', path).is_none()
+        && memchr::memmem::find(path, b"//").is_none()
+        && !path.split(|&c| c == b'/').any(|seg| seg == b"." || seg == b"..")
 }
 
 /// Normalised request URI as Suricata's `http.uri`: normalised path plus
@@ -184,10 +203,19 @@ pub fn normalize_uri(raw: &[u8]) -> Vec<u8> {
     if t.path == b"*" {
         return b"*".to_vec();
     }
-    let mut out = if t.path.is_empty() { b"/".to_vec() } else { normalize_path(t.path) };
+    let mut out = Vec::with_capacity(t.path.len().max(1) + t.query.map_or(0, |q| q.len() + 1));
+    if t.path.is_empty() {
+        out.push(b'/');
+    } else {
+        push_normal_path(t.path, &mut out);
+    }
     if let Some(q) = t.query {
         out.push(b'?');
-        out.extend_from_slice(&decode_unreserved(q));
+        if memchr::memchr(b'%', q).is_none() {
+            out.extend_from_slice(q);
+        } else {
+            out.extend_from_slice(&decode_unreserved(q));
+        }
     }
     out
 }
@@ -210,6 +238,28 @@ mod tests {
         assert_eq!(n("/a/"), "/a/");
         assert_eq!(n("/"), "/");
         assert_eq!(n("/a//../b"), "/b");
+    }
+
+    #[test]
+    fn paths_taken_as_they_are_equal_their_normal_form() {
+        // Every path of up to six bytes over the bytes that matter.
+        let alphabet = b"/.a%4e";
+        let mut paths: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut plain = 0;
+        for _ in 0..6 {
+            let longer: Vec<Vec<u8>> = paths
+                .iter()
+                .filter(|p| p.len() == paths.last().map_or(0, Vec::len))
+                .flat_map(|p| alphabet.iter().map(move |&c| [p.as_slice(), &[c]].concat()))
+                .collect();
+            paths.extend(longer);
+        }
+        for p in &paths {
+            let general = remove_dots(&decode_unreserved(p));
+            assert_eq!(normalize_path(p), general, "{:?}", String::from_utf8_lossy(p));
+            plain += usize::from(is_normal_path(p));
+        }
+        assert!(plain > 1000, "the shortcut is taken: {plain} of {}", paths.len());
     }
 
     #[test]

@@ -14,6 +14,10 @@ use mamori_rules::Buffer;
 pub(crate) const BODY_LIMIT: usize = 100 * 1024;
 /// Bodies kept per flow; the oldest go first.
 const MAX_BODIES: usize = 4;
+/// How much of a declared body length is reserved before its bytes arrive:
+/// enough for common page and object sizes to land in one allocation, small
+/// enough that heads which lie about their length cost little.
+const DECLARED_TRUST: usize = 32 * 1024;
 
 pub(crate) struct Body {
     pub tx_id: u64,
@@ -48,7 +52,7 @@ impl Bodies {
                 // pieces is not copied again as its buffer grows; bounded by
                 // the first piece too, so a length that lies costs little.
                 let first = data.len().min(BODY_LIMIT);
-                let cap = declared.clamp(first, first.saturating_mul(8).min(BODY_LIMIT));
+                let cap = declared.clamp(first, first.saturating_mul(8).max(DECLARED_TRUST).min(BODY_LIMIT));
                 self.bufs.push(Body { tx_id, dir, data: Vec::with_capacity(cap) });
                 self.bufs.len() - 1
             }
@@ -115,7 +119,7 @@ fn header<'a>(hs: &'a [Header], name: &str) -> Option<&'a [u8]> {
 /// left out (they have their own buffer), then a closing `\r\n`.
 fn header_buffer(hs: &[Header], dir: Direction) -> Vec<u8> {
     let skip = if dir == Direction::ToServer { "cookie" } else { "set-cookie" };
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(hs.iter().map(|h| h.line().len() + 2).sum::<usize>() + 2);
     for h in hs {
         if h.name().eq_ignore_ascii_case(skip.as_bytes()) {
             continue;
