@@ -52,7 +52,7 @@ impl Bodies {
                 // pieces is not copied again as its buffer grows; bounded by
                 // the first piece too, so a length that lies costs little.
                 let first = data.len().min(BODY_LIMIT);
-                let cap = declared.clamp(first, first.saturating_mul(8).max(DECLARED_TRUST).min(BODY_LIMIT));
+                let cap = declared.clamp(first, first.saturating_mul(8).clamp(DECLARED_TRUST, BODY_LIMIT));
                 self.bufs.push(Body { tx_id, dir, data: Vec::with_capacity(cap) });
                 self.bufs.len() - 1
             }
