@@ -1,6 +1,6 @@
 //! The connection state machine: both directions, transactions, gaps.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use mamori_applayer::{Direction, FileMeta, ParseCtx, Status, StreamParser};
 
@@ -122,14 +122,24 @@ fn flush_anomalies(ctx: &mut Ctx<'_>, an: &mut Anomalies) {
     }
 }
 
+/// Fields beyond which [`header_names`] finds repeated names with a set.
+const PAIRWISE_MAX: usize = 32;
+
 /// Suricata's `http.header_names` buffer: `\r\n`, each name once (libhtp
 /// merges repeated fields; first spelling kept) followed by `\r\n`, then a
 /// final `\r\n`. Empty when there are no headers.
 fn header_names(headers: &[Header]) -> Vec<u8> {
     let mut out = Vec::with_capacity(headers.iter().map(|h| h.name().len() + 2).sum::<usize>() + 4);
+    // An ordinary head's few fields are compared with the earlier ones, which
+    // needs no allocation; a head of thousands of fields (64 KiB of `a:`
+    // lines) gets a set, so that it costs linear time, not quadratic.
+    let mut seen: Option<HashSet<Vec<u8>>> = (headers.len() > PAIRWISE_MAX).then(HashSet::new);
     for (i, h) in headers.iter().enumerate() {
-        let earlier = headers.get(..i).unwrap_or_default();
-        if earlier.iter().any(|e| e.name().eq_ignore_ascii_case(h.name())) {
+        let repeated = match seen.as_mut() {
+            Some(set) => !set.insert(h.name().to_ascii_lowercase()),
+            None => headers.get(..i).unwrap_or_default().iter().any(|e| e.name().eq_ignore_ascii_case(h.name())),
+        };
+        if repeated {
             continue;
         }
         if out.is_empty() {

@@ -190,6 +190,25 @@ fn request_fields() {
 }
 
 #[test]
+fn header_names_of_a_head_with_many_fields_are_each_listed_once() {
+    // Past PAIRWISE_MAX fields the repeats are found another way; the
+    // buffer must not change.
+    let mut req = String::from("GET / HTTP/1.1\r\nHost: a\r\n");
+    for i in 0..50 {
+        req.push_str(&format!("X-{}: v\r\nhost: b\r\n", i % 10));
+    }
+    req.push_str("\r\n");
+    let mut r = Run::new();
+    r.send(C, req.as_bytes());
+    let mut want = String::from("\r\nHost\r\n");
+    for i in 0..10 {
+        want.push_str(&format!("X-{i}\r\n"));
+    }
+    want.push_str("\r\n");
+    assert_eq!(String::from_utf8_lossy(&r.p.tx(0).unwrap().request.header_names), want);
+}
+
+#[test]
 fn header_names_buffer_matches_suricata() {
     let mut r = Run::new();
     r.send(C, b"GET / HTTP/1.1\r\nHost: x\r\nAccept: a\r\naccept: b\r\nX-Y: z\r\n\r\nGET / HTTP/1.0\r\n\r\n");
