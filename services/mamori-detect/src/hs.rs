@@ -11,6 +11,7 @@
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int, c_uint, c_ulonglong, c_void};
 use std::ptr;
+use std::sync::Once;
 
 use hyperscan_sys as ffi;
 
@@ -189,10 +190,61 @@ impl Database {
     }
 
     pub fn open_stream(&self) -> Result<Stream, HsError> {
+        // Before the first stream exists, so every stream is freed by the
+        // allocator that made it.
+        static STREAM_ALLOCATOR: Once = Once::new();
+        STREAM_ALLOCATOR.call_once(|| {
+            // SAFETY: both functions follow libhs's contract (below); no
+            // stream has been allocated yet.
+            unsafe {
+                ffi::hs_set_stream_allocator(Some(stream_alloc), Some(stream_free));
+            }
+        });
         let mut s: *mut ffi::hs_stream_t = ptr::null_mut();
         // SAFETY: database valid; out-pointer valid.
         check("hs_open_stream", unsafe { ffi::hs_open_stream(self.ptr, 0, &mut s) })?;
         Ok(Stream { ptr: s })
+    }
+}
+
+/// Stream state comes from the program's allocator instead of libc's
+/// malloc. Every TCP connection opens one or two prefilter streams a
+/// direction and frees them at its end; the inline workers' allocator
+/// (mimalloc) serves that from a thread-local page, where libc's malloc
+/// took its arena path for each (about 0.7 µs of a short connection's
+/// worker time; docs/benchmarks.md, session 16). The size is kept in a
+/// header because libhs frees without one.
+const STREAM_HEADER: usize = 16;
+
+unsafe extern "C" fn stream_alloc(size: usize) -> *mut c_void {
+    // 16-byte alignment: libhs wants "the largest representable data type".
+    let Some(layout) =
+        size.checked_add(STREAM_HEADER).and_then(|t| std::alloc::Layout::from_size_align(t, STREAM_HEADER).ok())
+    else {
+        return ptr::null_mut();
+    };
+    // SAFETY: the layout has a non-zero size.
+    let base = unsafe { std::alloc::alloc(layout) };
+    if base.is_null() {
+        return ptr::null_mut();
+    }
+    // SAFETY: base is valid for layout.size() >= STREAM_HEADER bytes and aligned for usize.
+    unsafe {
+        base.cast::<usize>().write(layout.size());
+        base.add(STREAM_HEADER).cast()
+    }
+}
+
+unsafe extern "C" fn stream_free(p: *mut c_void) {
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: p came from stream_alloc, so the header precedes it and holds
+    // the size of the allocation made with this alignment.
+    unsafe {
+        let base = p.cast::<u8>().sub(STREAM_HEADER);
+        let size = base.cast::<usize>().read();
+        std::alloc::dealloc(base, std::alloc::Layout::from_size_align_unchecked(size, STREAM_HEADER));
     }
 }
 
