@@ -97,6 +97,17 @@ fn is_unreserved(c: u8) -> bool {
 /// of the escapes kept (RFC 3986 §6.2.2.1-2).
 fn decode_unreserved(s: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len());
+    push_unreserved_decoded(s, &mut out);
+    out
+}
+
+/// [`decode_unreserved`] appended to `out`; input without escapes, the
+/// common case, is copied as it is.
+fn push_unreserved_decoded(s: &[u8], out: &mut Vec<u8>) {
+    if memchr::memchr(b'%', s).is_none() {
+        out.extend_from_slice(s);
+        return;
+    }
     let mut i = 0;
     while let Some(&c) = s.get(i) {
         if c == b'%' {
@@ -117,7 +128,6 @@ fn decode_unreserved(s: &[u8]) -> Vec<u8> {
         out.push(c);
         i += 1;
     }
-    out
 }
 
 /// RFC 3986 §5.2.4 dot-segment removal, after collapsing repeated slashes.
@@ -211,11 +221,7 @@ pub fn normalize_uri(raw: &[u8]) -> Vec<u8> {
     }
     if let Some(q) = t.query {
         out.push(b'?');
-        if memchr::memchr(b'%', q).is_none() {
-            out.extend_from_slice(q);
-        } else {
-            out.extend_from_slice(&decode_unreserved(q));
-        }
+        push_unreserved_decoded(q, &mut out);
     }
     out
 }
