@@ -2,6 +2,8 @@
 //!
 //! `replay` is how the engine is scored: keep its flags stable.
 
+mod alloc;
+
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
@@ -174,5 +176,6 @@ fn main() -> Result<()> {
 /// small objects per packet on each queue worker, where glibc's per-thread
 /// caches run dry and fall to the arenas' slow paths (a fifth of a worker's
 /// user time at thousands of connections a second; docs/benchmarks.md).
+/// See [`alloc`] for why not the `mimalloc` crate's own wrapper.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: alloc::MiMalloc = alloc::MiMalloc;
