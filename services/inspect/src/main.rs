@@ -2,7 +2,7 @@
 //!
 //! `replay` is how the engine is scored: keep its flags stable.
 
-mod alloc;
+mod allocator;
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -176,6 +176,6 @@ fn main() -> Result<()> {
 /// small objects per packet on each queue worker, where glibc's per-thread
 /// caches run dry and fall to the arenas' slow paths (a fifth of a worker's
 /// user time at thousands of connections a second; docs/benchmarks.md).
-/// See [`alloc`] for why not the `mimalloc` crate's own wrapper.
+/// See [`allocator`] for why not the `mimalloc` crate's own wrapper.
 #[global_allocator]
-static GLOBAL: alloc::MiMalloc = alloc::MiMalloc;
+static GLOBAL: allocator::MiMalloc = allocator::MiMalloc;
