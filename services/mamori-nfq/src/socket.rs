@@ -13,7 +13,15 @@ pub struct QueueOptions {
     pub copy_range: u32,
     /// Packets the kernel keeps waiting for a verdict; beyond it, fail-open.
     pub max_len: u32,
+    /// What the queue does (fail-open, GSO). [`ConfigFlags::CONNTRACK`] here
+    /// copies each packet's conntrack entry to user space as well.
     pub flags: ConfigFlags,
+    /// Verdicts set the conntrack mark (NFQA_CT). The kernel honours that
+    /// only while nf_conntrack_netlink is loaded, which asking for
+    /// [`ConfigFlags::CONNTRACK`] makes it load; the socket asks once to have
+    /// it loaded and to learn whether it can be, then drops the flag unless
+    /// `flags` holds it.
+    pub connmark_verdicts: bool,
     /// Socket receive buffer; large, because a full buffer is where packets
     /// are lost (and, with fail-open, passed uninspected).
     pub rcvbuf: usize,
@@ -27,7 +35,8 @@ impl Default for QueueOptions {
         QueueOptions {
             copy_range: 0xffff,
             max_len: 4096,
-            flags: ConfigFlags::FAIL_OPEN.union(ConfigFlags::GSO).union(ConfigFlags::CONNTRACK),
+            flags: ConfigFlags::FAIL_OPEN.union(ConfigFlags::GSO),
+            connmark_verdicts: true,
             rcvbuf: 16 << 20,
             recv_timeout: Duration::from_millis(500),
         }
@@ -99,11 +108,12 @@ impl NfqSocket {
             tv_usec: opts.recv_timeout.subsec_micros() as libc::suseconds_t,
         };
         setsockopt(raw, libc::SOL_SOCKET, libc::SO_RCVTIMEO, tv)?;
-        let mut s = NfqSocket { fd, queue, seq: 0, conntrack: opts.flags.0 & ConfigFlags::CONNTRACK.0 != 0 };
+        let packet_ct = opts.flags.0 & ConfigFlags::CONNTRACK.0 != 0;
+        let mut s = NfqSocket { fd, queue, seq: 0, conntrack: packet_ct || opts.connmark_verdicts };
         s.request(|buf, seq| msg::config_bind(buf, seq, queue, true)).map_err(|e| {
             io::Error::new(e.kind(), format!("binding NFQUEUE {queue}: {e} (needs CAP_NET_ADMIN and nfnetlink_queue; EBUSY means another process holds the queue)"))
         })?;
-        let mut flags = opts.flags;
+        let mut flags = if s.conntrack { opts.flags.union(ConfigFlags::CONNTRACK) } else { opts.flags };
         let mut r = s.request(|buf, seq| msg::config_params(buf, seq, queue, opts.copy_range, opts.max_len, flags));
         if r.as_ref().is_err_and(|e| e.raw_os_error() == Some(libc::EAGAIN)) {
             // The kernel just loaded nf_conntrack_netlink for the CONNTRACK
@@ -119,6 +129,15 @@ impl NfqSocket {
             r = s.request(|buf, seq| msg::config_params(buf, seq, queue, opts.copy_range, opts.max_len, flags));
         }
         r.map_err(|e| io::Error::new(e.kind(), format!("configuring NFQUEUE {queue}: {e}")))?;
+        if flags != opts.flags {
+            // The flag was only asked for to load nf_conntrack_netlink. Kept,
+            // it has the kernel size and serialise every queued packet's
+            // conntrack entry (both tuples, status, timeout, TCP state taken
+            // under the entry's lock, the id's siphash, the mark) into its
+            // message, for nobody to read: inspect never looks at it.
+            s.request(|buf, seq| msg::config_params(buf, seq, queue, opts.copy_range, opts.max_len, opts.flags))
+                .map_err(|e| io::Error::new(e.kind(), format!("configuring NFQUEUE {queue}: {e}")))?;
+        }
         Ok(s)
     }
 

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use mamori_nfq::msg::{messages, Message};
-use mamori_nfq::{NfqSocket, QueueOptions, Verdict, VerdictBatch};
+use mamori_nfq::{ConfigFlags, NfqSocket, QueueOptions, Verdict, VerdictBatch};
 
 struct Netns(String);
 
@@ -190,6 +190,83 @@ fn verdicts_marks_batches_and_fail_open_work_in_the_kernel() {
             // next ones pass again (bypass).
             tx4.send_to(b"after", "127.0.0.1:9999").unwrap();
             assert_eq!(received(&rx, 1), vec![b"after".to_vec()]);
+        });
+    });
+}
+
+/// Queued packets of queue `sock`, with whether each came with its
+/// conntrack entry attached, until `want` arrived or the deadline passed.
+fn take_with_ct(sock: &NfqSocket, want: usize) -> Vec<(u32, bool)> {
+    let mut buf = vec![0u8; 1 << 17];
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while got.len() < want && Instant::now() < deadline {
+        let n = sock.recv(&mut buf).expect("recv");
+        for m in messages(&buf[..n]) {
+            if let Ok(Message::Packet(p)) = m {
+                got.push((p.id, p.ct_info.is_some()));
+            }
+        }
+    }
+    got
+}
+
+#[test]
+fn a_verdict_sets_the_conntrack_mark_without_packets_carrying_their_entry() {
+    let Some(ns) = Netns::new("ct") else { return };
+    // Unlike the test above, nothing copies the packet mark to the
+    // connection: only the verdict's NFQA_CT can make the flow skip the queue.
+    ns.run(&["iptables", "-A", "OUTPUT", "-o", "lo", "-m", "connmark", "--mark", "0x1/0x1", "-j", "ACCEPT"]);
+    ns.run(&[
+        "iptables",
+        "-A",
+        "OUTPUT",
+        "-o",
+        "lo",
+        "-p",
+        "udp",
+        "-j",
+        "NFQUEUE",
+        "--queue-num",
+        "8",
+        "--queue-bypass",
+    ]);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            ns.enter();
+            let rx = UdpSocket::bind("127.0.0.1:9998").unwrap();
+            let q = NfqSocket::open(8, &QueueOptions::default()).expect("bind queue 8");
+            if !q.conntrack() {
+                eprintln!("skipped: this kernel has no nf_conntrack_netlink");
+                return;
+            }
+            let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+            tx.send_to(b"first", "127.0.0.1:9998").unwrap();
+            let pkts = take_with_ct(&q, 1);
+            assert_eq!(pkts.len(), 1);
+            assert!(!pkts[0].1, "by default queued packets come without their conntrack entry");
+            let mut batch = VerdictBatch::new(8);
+            batch.push(Verdict { connmark_bits: Some(1), ..Verdict::accept(pkts[0].0) });
+            let mut out = Vec::new();
+            batch.encode(None, &mut out);
+            q.send(&out).unwrap();
+            assert_eq!(received(&rx, 1), vec![b"first".to_vec()]);
+            tx.send_to(b"second", "127.0.0.1:9998").unwrap();
+            assert_eq!(received(&rx, 1), vec![b"second".to_vec()], "the marked flow skips the queue");
+            let mut bufs = vec![vec![0u8; 1 << 17]; 2];
+            let mut lens = [0usize; 2];
+            assert_eq!(q.try_recv_many(&mut bufs, &mut lens).expect("recvmmsg"), 0, "nothing was queued");
+            drop(q);
+
+            // Asked for, the entry comes with each packet.
+            let opts =
+                QueueOptions { flags: ConfigFlags::GSO.union(ConfigFlags::CONNTRACK), ..QueueOptions::default() };
+            let q = NfqSocket::open(8, &opts).expect("bind queue 8 again");
+            let tx2 = UdpSocket::bind("127.0.0.1:0").unwrap();
+            tx2.send_to(b"third", "127.0.0.1:9998").unwrap();
+            let pkts = take_with_ct(&q, 1);
+            assert_eq!(pkts.len(), 1);
+            assert!(pkts[0].1, "with ConfigFlags::CONNTRACK the entry comes along");
         });
     });
 }
