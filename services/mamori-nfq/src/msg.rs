@@ -75,6 +75,10 @@ impl ConfigFlags {
     pub const fn union(self, o: ConfigFlags) -> ConfigFlags {
         ConfigFlags(self.0 | o.0)
     }
+
+    pub const fn contains(self, o: ConfigFlags) -> bool {
+        self.0 & o.0 == o.0
+    }
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]

@@ -108,7 +108,7 @@ impl NfqSocket {
             tv_usec: opts.recv_timeout.subsec_micros() as libc::suseconds_t,
         };
         setsockopt(raw, libc::SOL_SOCKET, libc::SO_RCVTIMEO, tv)?;
-        let packet_ct = opts.flags.0 & ConfigFlags::CONNTRACK.0 != 0;
+        let packet_ct = opts.flags.contains(ConfigFlags::CONNTRACK);
         let mut s = NfqSocket { fd, queue, seq: 0, conntrack: packet_ct || opts.connmark_verdicts };
         s.request(|buf, seq| msg::config_bind(buf, seq, queue, true)).map_err(|e| {
             io::Error::new(e.kind(), format!("binding NFQUEUE {queue}: {e} (needs CAP_NET_ADMIN and nfnetlink_queue; EBUSY means another process holds the queue)"))
@@ -129,7 +129,7 @@ impl NfqSocket {
             r = s.request(|buf, seq| msg::config_params(buf, seq, queue, opts.copy_range, opts.max_len, flags));
         }
         r.map_err(|e| io::Error::new(e.kind(), format!("configuring NFQUEUE {queue}: {e}")))?;
-        if flags != opts.flags {
+        if s.conntrack && !packet_ct {
             // The flag was only asked for to load nf_conntrack_netlink. Kept,
             // it has the kernel size and serialise every queued packet's
             // conntrack entry (both tuples, status, timeout, TCP state taken

@@ -7,7 +7,7 @@ use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use mamori_nfq::msg::{messages, Message};
+use mamori_nfq::msg::{messages, Message, Packet};
 use mamori_nfq::{ConfigFlags, NfqSocket, QueueOptions, Verdict, VerdictBatch};
 
 struct Netns(String);
@@ -45,8 +45,9 @@ impl Drop for Netns {
     }
 }
 
-/// Packets from the queue until `want` arrived or the deadline passed.
-fn take(sock: &NfqSocket, want: usize) -> Vec<(u32, Vec<u8>)> {
+/// What `f` makes of each packet from the queue, until `want` arrived or
+/// the deadline passed.
+fn take_with<T>(sock: &NfqSocket, want: usize, f: impl Fn(&Packet<'_>) -> T) -> Vec<T> {
     let mut buf = vec![0u8; 1 << 17];
     let mut got = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -54,12 +55,38 @@ fn take(sock: &NfqSocket, want: usize) -> Vec<(u32, Vec<u8>)> {
         let n = sock.recv(&mut buf).expect("recv");
         for m in messages(&buf[..n]) {
             if let Ok(Message::Packet(p)) = m {
-                // UDP payload: after the 20-byte IPv4 and 8-byte UDP headers.
-                got.push((p.id, p.payload.get(28..).unwrap_or_default().to_vec()));
+                got.push(f(&p));
             }
         }
     }
     got
+}
+
+/// Packet ids and UDP payloads (after the 20-byte IPv4 and 8-byte UDP
+/// headers) from the queue.
+fn take(sock: &NfqSocket, want: usize) -> Vec<(u32, Vec<u8>)> {
+    take_with(sock, want, |p| (p.id, p.payload.get(28..).unwrap_or_default().to_vec()))
+}
+
+/// Flows whose conntrack mark has bit 1 skip the queue, as on the
+/// appliance; the rest of the UDP on `lo` goes to `queue` (passing while
+/// nobody is bound).
+fn queue_udp(ns: &Netns, queue: &str) {
+    ns.run(&["iptables", "-A", "OUTPUT", "-o", "lo", "-m", "connmark", "--mark", "0x1/0x1", "-j", "ACCEPT"]);
+    ns.run(&[
+        "iptables",
+        "-A",
+        "OUTPUT",
+        "-o",
+        "lo",
+        "-p",
+        "udp",
+        "-j",
+        "NFQUEUE",
+        "--queue-num",
+        queue,
+        "--queue-bypass",
+    ]);
 }
 
 fn received(rx: &UdpSocket, want: usize) -> Vec<Vec<u8>> {
@@ -78,25 +105,10 @@ fn received(rx: &UdpSocket, want: usize) -> Vec<Vec<u8>> {
 #[test]
 fn verdicts_marks_batches_and_fail_open_work_in_the_kernel() {
     let Some(ns) = Netns::new("v") else { return };
-    // Flows whose conntrack mark has bit 1 skip the queue, as on the appliance.
+    queue_udp(&ns, "7");
     // The packet mark set with a verdict is saved to the connection in
     // POSTROUTING (the appliance's ruleset does the same), for kernels where
     // the verdict cannot carry the conntrack mark itself.
-    ns.run(&["iptables", "-A", "OUTPUT", "-o", "lo", "-m", "connmark", "--mark", "0x1/0x1", "-j", "ACCEPT"]);
-    ns.run(&[
-        "iptables",
-        "-A",
-        "OUTPUT",
-        "-o",
-        "lo",
-        "-p",
-        "udp",
-        "-j",
-        "NFQUEUE",
-        "--queue-num",
-        "7",
-        "--queue-bypass",
-    ]);
     ns.run(&[
         "iptables",
         "-t",
@@ -194,55 +206,31 @@ fn verdicts_marks_batches_and_fail_open_work_in_the_kernel() {
     });
 }
 
-/// Queued packets of queue `sock`, with whether each came with its
-/// conntrack entry attached, until `want` arrived or the deadline passed.
-fn take_with_ct(sock: &NfqSocket, want: usize) -> Vec<(u32, bool)> {
-    let mut buf = vec![0u8; 1 << 17];
-    let mut got = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while got.len() < want && Instant::now() < deadline {
-        let n = sock.recv(&mut buf).expect("recv");
-        for m in messages(&buf[..n]) {
-            if let Ok(Message::Packet(p)) = m {
-                got.push((p.id, p.ct_info.is_some()));
-            }
-        }
-    }
-    got
-}
-
 #[test]
 fn a_verdict_sets_the_conntrack_mark_without_packets_carrying_their_entry() {
     let Some(ns) = Netns::new("ct") else { return };
     // Unlike the test above, nothing copies the packet mark to the
     // connection: only the verdict's NFQA_CT can make the flow skip the queue.
-    ns.run(&["iptables", "-A", "OUTPUT", "-o", "lo", "-m", "connmark", "--mark", "0x1/0x1", "-j", "ACCEPT"]);
-    ns.run(&[
-        "iptables",
-        "-A",
-        "OUTPUT",
-        "-o",
-        "lo",
-        "-p",
-        "udp",
-        "-j",
-        "NFQUEUE",
-        "--queue-num",
-        "8",
-        "--queue-bypass",
-    ]);
+    queue_udp(&ns, "8");
     std::thread::scope(|s| {
         s.spawn(|| {
             ns.enter();
             let rx = UdpSocket::bind("127.0.0.1:9998").unwrap();
             let q = NfqSocket::open(8, &QueueOptions::default()).expect("bind queue 8");
+            let with_entries =
+                QueueOptions { flags: ConfigFlags::GSO.union(ConfigFlags::CONNTRACK), ..QueueOptions::default() };
             if !q.conntrack() {
-                eprintln!("skipped: this kernel has no nf_conntrack_netlink");
+                // Asked for explicitly, the entries the kernel cannot give
+                // are done without, as the verdicts' conntrack mark is.
+                drop(q);
+                let q = NfqSocket::open(8, &with_entries).expect("queue 8 opens without conntrack support");
+                assert!(!q.conntrack());
+                eprintln!("skipped the rest: this kernel has no nf_conntrack_netlink");
                 return;
             }
             let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
             tx.send_to(b"first", "127.0.0.1:9998").unwrap();
-            let pkts = take_with_ct(&q, 1);
+            let pkts = take_with(&q, 1, |p| (p.id, p.ct_info.is_some()));
             assert_eq!(pkts.len(), 1);
             assert!(!pkts[0].1, "by default queued packets come without their conntrack entry");
             let mut batch = VerdictBatch::new(8);
@@ -259,12 +247,10 @@ fn a_verdict_sets_the_conntrack_mark_without_packets_carrying_their_entry() {
             drop(q);
 
             // Asked for, the entry comes with each packet.
-            let opts =
-                QueueOptions { flags: ConfigFlags::GSO.union(ConfigFlags::CONNTRACK), ..QueueOptions::default() };
-            let q = NfqSocket::open(8, &opts).expect("bind queue 8 again");
+            let q = NfqSocket::open(8, &with_entries).expect("bind queue 8 again");
             let tx2 = UdpSocket::bind("127.0.0.1:0").unwrap();
             tx2.send_to(b"third", "127.0.0.1:9998").unwrap();
-            let pkts = take_with_ct(&q, 1);
+            let pkts = take_with(&q, 1, |p| (p.id, p.ct_info.is_some()));
             assert_eq!(pkts.len(), 1);
             assert!(pkts[0].1, "with ConfigFlags::CONNTRACK the entry comes along");
         });
